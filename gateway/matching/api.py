@@ -1,0 +1,56 @@
+"""Matching routes: the peer endpoint on the federation listener and the federated search on
+the local listener. Thin: parse, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from gateway.errors import BadRequest
+from gateway.federation.peer_api import PeerCall, authenticated_peer, signed_answer
+from gateway.matching.audit import audit_match
+from gateway.matching.schemas import PeerMatchRequest, SearchAnswer, SearchRequest
+from gateway.matching.search import MATCH_PATH
+from gateway.node import Node
+from gateway.users.auth import require_role
+from gateway.users.store import LocalUser
+
+peer_router = APIRouter()
+local_router = APIRouter()
+
+
+@peer_router.post(MATCH_PATH)
+async def peer_match(call: Annotated[PeerCall, Depends(authenticated_peer)]) -> Response:
+    node: Node = call.node
+    try:
+        request = PeerMatchRequest.model_validate_json(call.body)
+    except ValidationError as exc:
+        raise BadRequest(
+            f"match request does not follow the schema ({exc.error_count()} errors)"
+        ) from exc
+    claims = call.peer.claims
+    outcome = await run_in_threadpool(
+        node.matcher.answer,
+        node.policy.current(),
+        call.peer.agency,
+        claims.purpose,
+        claims.case_reference,
+        claims.jti,
+        request,
+    )
+    response = signed_answer(node, MATCH_PATH, outcome.answer.model_dump(mode="json"))
+    await run_in_threadpool(audit_match, node, call, request, outcome, response)
+    return response
+
+
+@local_router.post("/api/v1/search", response_model=SearchAnswer)
+async def search(
+    body: SearchRequest,
+    request: Request,
+    user: Annotated[LocalUser, Depends(require_role("analyst", "officer"))],
+) -> SearchAnswer:
+    node: Node = request.app.state.node
+    return await node.search.search(body, user.username)

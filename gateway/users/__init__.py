@@ -1,0 +1,1 @@
+"""The agency's own users on the local listener: roles and revocable API tokens."""
