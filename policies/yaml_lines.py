@@ -18,6 +18,8 @@ from policies.errors import PathPart, PolicyError, PolicyIssue, format_path
 
 # Aliases can make a small text expand enormously ("billion laughs"); a policy is small.
 MAX_NODES = 100_000
+MAX_DEPTH = 32
+_TOO_DEEP = "the policy is nested too deeply (lists or mappings inside each other)"
 
 _SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
@@ -43,6 +45,8 @@ def read_yaml(text: str) -> LocatedData:
     not YAML at all; other problems are returned in ``issues``."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise PolicyError([PolicyIssue(None, "", _TOO_DEEP)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -89,6 +93,9 @@ class _Reader:
         if self.nodes > MAX_NODES:
             if self.nodes == MAX_NODES + 1:
                 self.issue(node, parts, "the policy expands to too much data (check its aliases)")
+            return None
+        if len(parts) > MAX_DEPTH:
+            self.issue(node, parts[:MAX_DEPTH], _TOO_DEEP)
             return None
         if id(node) in self.active:
             self.issue(node, parts, "an alias refers to itself; write the value out instead")

@@ -67,6 +67,6 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration up to ``revision``. Safe to run on every start."""
     command.upgrade(alembic_config(engine), revision)

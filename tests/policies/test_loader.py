@@ -219,3 +219,9 @@ def test_yaml_booleans_are_not_silently_text() -> None:
 def test_round_trip_through_dump_loads() -> None:
     policy = load_policy(VALID)
     assert load_policy(dump(policy.model_dump(mode="json"))).version_hash == policy.version_hash
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_deep_nesting_is_refused_not_crashed(depth: int) -> None:
+    issues = issues_of("node: " + "[" * depth + "]" * depth + "\n")
+    assert any("nested too deeply" in issue.message for issue in issues)
