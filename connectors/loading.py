@@ -60,8 +60,8 @@ class RecordLoad:
     def __init__(self, mapping: DatasetMapping) -> None:
         self.mapping = mapping
         self.report = LoadReport(dataset=mapping.dataset)
+        self._build = _RowMapper(mapping, self.report)
         self._rows = open_source(mapping, on_malformed=self._malformed)
-        self._build = _RowMapper(mapping, self._reject)
         self._stream: Generator[Record, None, None] | None = None
         self._closed = False
 
@@ -101,10 +101,7 @@ class RecordLoad:
 
     def _malformed(self, row: int, reason: str) -> None:
         self.report.rows_read += 1
-        self._reject(row, "row", reason, whole_row=True)
-
-    def _reject(self, row: int, field: str, reason: str, *, whole_row: bool = False) -> None:
-        self.report.reject(Rejection(self.mapping.dataset, row, field, reason), whole_row=whole_row)
+        self._build.reject_row(row, "row", reason)
 
 
 class _Rejected(Exception):
@@ -116,9 +113,10 @@ class _Rejected(Exception):
 class _RowMapper:
     """The mapping compiled once into per-column readers, applied to every row."""
 
-    def __init__(self, mapping: DatasetMapping, reject: Callable[..., None]) -> None:
+    def __init__(self, mapping: DatasetMapping, report: LoadReport) -> None:
         self.dataset = mapping.dataset
-        self.reject = reject
+        self.report = report
+        reject = self.reject_field
         self.ref_column = mapping.record_ref
         self.category = _code_reader(
             mapping.subject_category, SUBJECT_CATEGORIES, str.casefold, "subject category"
@@ -147,13 +145,13 @@ class _RowMapper:
             handling = self.handling(values)
             recorded_on = self.recorded_on(values)
         except _Rejected as rejected:
-            self.reject(row, rejected.field, rejected.reason, whole_row=True)
+            self.reject_row(row, rejected.field, rejected.reason)
             return None
         found: list[Identifier] = []
         for read in self.identifiers:
             read(row, values, found)
         if not found:
-            self.reject(row, "identifiers", "no valid identifier", whole_row=True)
+            self.reject_row(row, "identifiers", "no valid identifier")
             return None
         return Record(
             dataset=self.dataset,
@@ -164,6 +162,12 @@ class _RowMapper:
             handling_code=handling,
             recorded_on=recorded_on,
         )
+
+    def reject_row(self, row: int, field: str, reason: str) -> None:
+        self.report.reject(Rejection(self.dataset, row, field, reason), whole_row=True)
+
+    def reject_field(self, row: int, field: str, reason: str) -> None:
+        self.report.reject(Rejection(self.dataset, row, field, reason), whole_row=False)
 
 
 def _text(value: object, field: str) -> str | None:
@@ -249,7 +253,7 @@ def _parse_date(text: str, fmt: str | None) -> date | None:
 def _scrub(reason: str, *secrets: str | None) -> str:
     """Belt and braces: a reason must never quote the value it refuses."""
     for secret in secrets:
-        if secret and secret in reason:
+        if secret and len(secret) >= 3 and secret in reason:
             reason = reason.replace(secret, "<value>")
     return reason
 

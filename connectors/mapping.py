@@ -34,16 +34,21 @@ a column is a dotted path into nested objects (``consignee.phone``); a list met 
 at the end, yields every item. SQL table and column names must be plain identifiers; they are
 checked against the database when the source is opened.
 
-The typed result lives in ``connectors.mapping_types`` and is re-exported here. This module
-imports ``connectors.vocabulary`` for the identifier types and the vocabulary
-version, so that a mapping is refused on load rather than row by row.
+YAML is read strictly (a duplicated key is an error, not "last one wins"). The typed result is
+defined in ``connectors.mapping_types`` and re-exported here; the checks live in
+``connectors._mapping_parser``, which reads the identifier types and the vocabulary version
+from ``connectors.vocabulary`` so that a mapping is refused on load rather than row by row.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from connectors._mapping_parser import parse_mapping, read_yaml
+import yaml
+
+from connectors._mapping_parser import parse_mapping
+from connectors.errors import MappingError
 from connectors.mapping_types import (
     ATTRIBUTE_TYPES,
     HANDLING_CODES,
@@ -83,4 +88,54 @@ __all__ = [
 def load_mapping(path: str | Path) -> DatasetMapping:
     """Read and validate one mapping file; raise ``MappingError`` naming the key path."""
     mapping_file = Path(path)
-    return parse_mapping(mapping_file, read_yaml(mapping_file))
+    return parse_mapping(mapping_file, _read_yaml(mapping_file))
+
+
+def _read_yaml(mapping_file: Path) -> object:
+    """The YAML document in ``mapping_file``, refusing duplicate keys."""
+    try:
+        text = mapping_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(mapping_file, "", f"cannot read the mapping file: {_why(exc)}") from exc
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise MappingError(mapping_file, "", f"not valid YAML: {_yaml_problem(exc)}") from exc
+
+
+def _why(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return type(exc).__name__
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys instead of keeping the last one silently."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:
+            continue  # unhashable key: construct_mapping reports it
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"duplicate key {key!r}",
+                key_node.start_mark,
+            )
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -19,6 +19,7 @@ import csv
 import json
 from collections.abc import Callable, Generator, Iterator
 from functools import partial
+from pathlib import Path
 from typing import IO
 
 from connectors.errors import SourceError
@@ -60,7 +61,7 @@ def _ignore(row: int, reason: str) -> None:
     return None
 
 
-def _open_text(path: object, encoding: str) -> IO[str]:
+def _open_text(path: Path, encoding: str) -> IO[str]:
     try:
         return open(str(path), encoding=encoding, newline="")
     except OSError as exc:

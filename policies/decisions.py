@@ -77,7 +77,7 @@ class PolicyDecision:
     ``rule_id`` is the rule that allowed it (``None`` when denied: deny is the default).
     For matching, ``allowed_types`` are the requested identifier types some rule grants; the
     request is allowed when there is at least one. When different rules grant different types,
-    ``rule_ids`` lists them all, ``rule_id`` is the first, and ``match`` holds the strictest
+    ``rule_ids`` lists them in document order, ``rule_id`` is the first, ``match`` the strictest
     combination of their obligations (use :func:`policies.decide_match_per_type` to apply
     each rule's own obligations to its own types).
     """

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
@@ -227,6 +227,12 @@ class Policy(PolicySection):
             self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` its version hash is computed afresh, never inherited."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("version_hash", None)
+        return copied
 
     def rule(self, rule_id: str) -> Rule | None:
         """The first rule named ``rule_id``."""

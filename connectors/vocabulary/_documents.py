@@ -131,9 +131,6 @@ _NATIONAL_ID_RULES: dict[str, Callable[[str], str]] = {
     "SE": _sweden,
 }
 
-#: Countries whose national identity numbers are checked with python-stdnum.
-NATIONAL_ID_VALIDATED_COUNTRIES: tuple[str, ...] = tuple(sorted(_NATIONAL_ID_RULES))
-
 
 def national_id(raw: str, default_region: str | None, country: str | None) -> str:
     check_length("national_id", raw)

@@ -175,9 +175,6 @@ _COMPANY_RULES: dict[str, Callable[[str], str]] = {
     "NL": _netherlands,
 }
 
-#: Countries whose company numbers are checked by a specific rule (stdnum or shape).
-COMPANY_VALIDATED_COUNTRIES: tuple[str, ...] = tuple(sorted(_COMPANY_RULES))
-
 
 def company(raw: str, default_region: str | None, country: str | None) -> str:
     check_length("company", raw)

@@ -392,3 +392,19 @@ def test_csv_load_memory_does_not_grow_with_row_count(tmp_path: Path) -> None:
     # Loose bound: 10x the rows may cost at most 1.5x the peak plus 256 KiB of noise. Keeping
     # even 4 bytes per row would add 360 KiB over the extra 90,000 rows and fail.
     assert large_peak < small_peak * 1.5 + 256 * 1024, (small_peak, large_peak)
+
+
+def test_a_reason_that_quotes_the_value_is_scrubbed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def careless(id_type: str, raw: str, **options: str | None) -> str:
+        raise InvalidIdentifier(id_type, f"{raw.strip()!r} is not acceptable")
+
+    monkeypatch.setattr("connectors.loading.canonicalise", careless)
+    write_csv(tmp_path / "shipments.csv", HEADER, [BAD_CSV_ROWS[5]])
+    _, report = load(write_mapping(tmp_path, MAPPING))
+    assert report.reasons == Counter({
+        "container_no: container: '<value>' is not acceptable": 1,
+        "consignee_phone: phone: '<value>' is not acceptable": 1,
+        "identifiers: no valid identifier": 1,
+    })  # fmt: skip

@@ -82,13 +82,14 @@ def test_invalid_identifier_is_a_value_error_with_type_and_reason() -> None:
 
 
 def test_invalid_identifier_survives_pickling_for_worker_processes() -> None:
-    error = pickle.loads(pickle.dumps(InvalidIdentifier("bic", "must be 8 or 11 characters")))
+    pickled = pickle.dumps(InvalidIdentifier("bic", "must be 8 or 11 characters"))
+    error = pickle.loads(pickled)  # noqa: S301 - our own bytes, made one line above
     assert (error.id_type, error.reason) == ("bic", "must be 8 or 11 characters")
     assert str(error) == "bic: must be 8 or 11 characters"
 
 
 def test_a_value_that_is_not_a_string_is_refused() -> None:
-    with pytest.raises(InvalidIdentifier, match="^lei: value must be a string$"):
+    with pytest.raises(InvalidIdentifier, match=r"^lei: value must be a string$"):
         canonicalise("lei", 5493001)  # type: ignore[arg-type]
 
 
@@ -103,7 +104,8 @@ def test_overlong_values_are_refused_before_parsing(id_type: str) -> None:
 VARIANTS: list[tuple[str, str, list[tuple[str, Options]]]] = [
     ("passport", "NLD:XA1234567", [
         ("NLD:XA1234567", {}), ("nld: xa-123-4567", {}), ("NLD XA1234567", {}),
-        ("NL:XA1234567", {}), ("XA 1234567<<", {"country": "NL"}), ("xa1234567", {"country": "nld"}),
+        ("NL:XA1234567", {}), ("XA 1234567<<", {"country": "NL"}),
+        ("xa1234567", {"country": "nld"}),
         ("NLD XA1234567", {"country": "NL"}), ("NLD:XA\u20111234567", {}),
     ]),
     ("passport", "DEU:C01X00T47", [("D:C01X00T47", {}), ("C01X00T47", {"country": "D"})]),
@@ -138,16 +140,21 @@ VARIANTS: list[tuple[str, str, list[tuple[str, Options]]]] = [
     ("bic", "DEUTDEFF", [("DEUTDEFF", {}), ("deutdeff", {}), ("DEUT DE FF XXX", {})]),
     ("bic", "DEUTDEFF500", [("DEUTDEFF500", {}), ("deut-de-ff-500", {})]),
     ("company", "GB:01234567", [
-        ("GB:1234567", {}), ("GB:01234567", {}), ("GBR: 0123 4567", {}), ("1234567", {"country": "GB"}),
+        ("GB:1234567", {}), ("GB:01234567", {}), ("GBR: 0123 4567", {}),
+        ("1234567", {"country": "GB"}),
     ]),
     ("company", "FR:404833048", [("FR:404 833 048", {}), ("404.833.048", {"country": "FRA"})]),
-    ("company", "DE:Aachen HRA 11223", [("DE:Aachen HRA 11223", {}), ("DE: Aachen  HRA 11223 ", {})]),
-    ("company", "AT:122119M", [("AT:FN 122119m", {}), ("AT:122119M", {}), ("122119 m", {"country": "AT"})]),
+    ("company", "DE:Aachen HRA 11223", [("DE:Aachen HRA 11223", {}),
+                                         ("DE: Aachen  HRA 11223 ", {})]),
+    ("company", "AT:122119M", [("AT:FN 122119m", {}), ("AT:122119M", {}),
+                               ("122119 m", {"country": "AT"})]),
     ("company", "BE:0403170701", [("BE:0403.170.701", {}), ("BE:BE 403.170.701", {})]),
     ("company", "CH:CHE100155212", [("CH:CHE-100.155.212", {}), ("CH:100.155.212", {})]),
     ("company", "IE:123456", [("IE:123456", {}), ("IE:123-456", {})]),
-    ("lei", "5493001KJTIIGC8Y1R12", [("5493001KJTIIGC8Y1R12", {}), ("5493 001k jtii gc8y 1r12", {})]),
-    ("container", "CSQU3054383", [("CSQU3054383", {}), ("CSQU 305438 3", {}), ("csqu-305438-3", {})]),
+    ("lei", "5493001KJTIIGC8Y1R12", [("5493001KJTIIGC8Y1R12", {}),
+                                     ("5493 001k jtii gc8y 1r12", {})]),
+    ("container", "CSQU3054383", [("CSQU3054383", {}), ("CSQU 305438 3", {}),
+                                  ("csqu-305438-3", {})]),
     ("vessel", "IMO9074729", [("IMO 9074729", {}), ("9074729", {}), ("imo:9074729", {}),
                               ("IMO9074729", {}), ("IMO 907 4729", {})]),
     ("vehicle", "NL:AB123C", [("NL:AB-123-C", {}), ("ab 123 c", {"country": "NL"}),

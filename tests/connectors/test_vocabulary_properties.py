@@ -28,7 +28,7 @@ PROPERTY = settings(deadline=None, max_examples=150, suppress_health_check=[Heal
 @st.composite
 def spaced(draw: st.DrawFn, compact: str, separators: str = " -./", cased: bool = True) -> str:
     """``compact`` cut into chunks joined by separators, in random case, maybe padded."""
-    out = []
+    out: list[str] = []
     for char in compact:
         if out and draw(st.integers(0, 3)) == 0:
             out.append(draw(st.sampled_from(separators)))
@@ -42,7 +42,7 @@ def alnum(min_size: int, max_size: int) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def country_placed(draw: st.DrawFn, number: str, canonical_code: str, a2: str) -> tuple[str, dict[str, str]]:  # noqa: E501
+def country_placed(draw: st.DrawFn, number: str, a2: str) -> tuple[str, dict[str, str]]:
     """Give the number its country as a 'CC:' prefix (alpha-2 or alpha-3) or as the option."""
     code = draw(st.sampled_from([a2, ALPHA2_TO_ALPHA3[a2]]))
     code = code.lower() if draw(st.booleans()) else code
@@ -62,7 +62,7 @@ def passports(draw: st.DrawFn) -> Case:
         return f"{a3} {draw(spaced(number, ' -.<')).strip()}", {}, f"{a3}:{number}"
     # Without a 'CC:' prefix a number like "ABW 123" would read as the spaced form (as the
     # specification says), so these variants put no whitespace inside the number.
-    raw, options = draw(country_placed(draw(spaced(number, "-.<")), a3, a2))
+    raw, options = draw(country_placed(draw(spaced(number, "-.<")), a2))
     return raw, options, f"{a3}:{number}"
 
 
@@ -73,7 +73,7 @@ def dutch_bsns(draw: st.DrawFn) -> Case:
     if check == 10:
         digits, check = "11122233", 3
     number = digits + str(check)
-    raw, options = draw(country_placed(draw(spaced(number)), "NL", "NL"))
+    raw, options = draw(country_placed(draw(spaced(number)), "NL"))
     return raw, options, f"NL:{number}"
 
 
@@ -88,7 +88,7 @@ def swedish_personnummers(draw: st.DrawFn) -> Case:
     raw = draw(st.sampled_from([century_form, f"{number[:6]}-{number[6:]}", number]))
     if date.today().year - born.year >= 100 and len(raw) <= 11:
         raw = f"{number[:6]}+{number[6:]}"
-    placed, options = draw(country_placed(raw, "SE", "SE"))
+    placed, options = draw(country_placed(raw, "SE"))
     return placed, options, canonical
 
 
@@ -96,15 +96,15 @@ def swedish_personnummers(draw: st.DrawFn) -> Case:
 def generic_national_ids(draw: st.DrawFn) -> Case:
     a2 = draw(st.sampled_from(["GB", "LU", "AU", "GR", "UA"]))
     number = draw(alnum(3, 19)) + draw(st.sampled_from(DIGITS))
-    raw, options = draw(country_placed(draw(spaced(number)), a2, a2))
+    raw, options = draw(country_placed(draw(spaced(number)), a2))
     return raw, options, f"{a2}:{number}"
 
 
 EXAMPLE_PHONES = sorted(
     (
         (region, number)
-    for region in phonenumbers.SUPPORTED_REGIONS
-    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
         if (number := phonenumbers.example_number_for_type(region, kind)) is not None
     ),
     key=lambda pair: (pair[0], pair[1].national_number),
@@ -167,11 +167,11 @@ def bics(draw: st.DrawFn) -> Case:
 def companies(draw: st.DrawFn) -> Case:
     if draw(st.booleans()):
         digits = draw(st.text(DIGITS, min_size=1, max_size=8))
-        raw, options = draw(country_placed(draw(spaced(digits)), "GB", "GB"))
+        raw, options = draw(country_placed(draw(spaced(digits)), "GB"))
         return raw, options, f"GB:{digits.zfill(8)}"
     body = draw(st.text(DIGITS, min_size=8, max_size=8))
     siren = body + luhn.calc_check_digit(body)
-    raw, options = draw(country_placed(draw(spaced(siren, " .")), "FR", "FR"))
+    raw, options = draw(country_placed(draw(spaced(siren, " .")), "FR"))
     return raw, options, f"FR:{siren}"
 
 
@@ -206,10 +206,8 @@ CYRILLIC_LOOKALIKES = dict(zip("ABEKMHOPCTYX", "\u0410\u0412\u0415\u041a\u041c\u
 def vehicles(draw: st.DrawFn) -> Case:
     a2 = draw(st.sampled_from(["UA", "RU", "BG", "NL", "DE"]))
     plate = draw(st.text("ABEKMHOPCTYX" + DIGITS, min_size=1, max_size=12))
-    written = "".join(
-        CYRILLIC_LOOKALIKES.get(c, c) if draw(st.booleans()) else c for c in plate
-    )
-    raw, options = draw(country_placed(draw(spaced(written, " -.")), a2, a2))
+    written = "".join(CYRILLIC_LOOKALIKES.get(c, c) if draw(st.booleans()) else c for c in plate)
+    raw, options = draw(country_placed(draw(spaced(written, " -.")), a2))
     return raw, options, f"{a2}:{plate}"
 
 

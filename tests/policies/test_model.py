@@ -104,3 +104,11 @@ def test_policy_is_immutable() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         policy.node = "police"
     assert policy.node == "customs"
+
+
+def test_copy_with_changes_gets_a_fresh_version_hash() -> None:
+    policy = load_policy(TEXT)
+    original = policy.version_hash
+    changed = policy.model_copy(update={"node": "police"})
+    assert changed.version_hash != original
+    assert policy.model_copy().version_hash == original
