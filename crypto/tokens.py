@@ -7,7 +7,6 @@ another implementation given the same secret must produce byte-identical tokens.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -40,7 +39,7 @@ def derive_match_key(secret: bytes, id_type: str, epoch: int, vocabulary: int) -
 
 def match_token(key: bytes, canonical_value: str) -> bytes:
     """HMAC-SHA256 of the UTF-8 canonical value under a derived match key."""
-    return hmac.new(key, canonical_value.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, canonical_value.encode("utf-8"), "sha256")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +72,11 @@ class MatchKeyring:
             cached = derive_match_key(self._secret, id_type, epoch, self.vocabulary)
             self._keys[(id_type, epoch)] = cached
         return cached
+
+    def token_bytes(self, id_type: str, epoch: int, canonical_value: str) -> bytes:
+        """The bare token (the hot path of indexing)."""
+        key = self._keys.get((id_type, epoch)) or self.key(id_type, epoch)
+        return hmac.digest(key, canonical_value.encode("utf-8"), "sha256")
 
     def token(self, id_type: str, epoch: int, canonical_value: str) -> MatchToken:
         value = match_token(self.key(id_type, epoch), canonical_value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from unidecode import unidecode
 
@@ -175,7 +176,9 @@ def random_date(rng: random.Random, first: date, last: date) -> date:
     return first + timedelta(days=rng.randint(0, (last - first).days))
 
 
-def written_name(rng: random.Random, person: Person, *, style: str) -> str:
+def written_name(
+    rng: random.Random, person: Person, *, style: Literal["police", "customs", "intel"]
+) -> str:
     """The name as an agency writes it: ``police`` in natural order; ``customs`` often in
     register form; ``intel`` often upper-case and stripped of diacritics."""
     if style == "police":

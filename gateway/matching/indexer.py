@@ -141,27 +141,21 @@ class Indexer:
         known: dict[str, bytes],
         summary: IndexSummary,
     ) -> None:
-        token_rows: list[dict[str, Any]] = []
+        token_rows: list[tuple[Any, ...]] = []
         fingerprint_rows: list[dict[str, Any]] = []
         was_indexed: list[str] = []
-        keyring = self._keyring
+        token_of = self._keyring.token_bytes
+        by_type = summary.by_type
         for record, fingerprint in batch:
-            if record.record_ref in known:
-                was_indexed.append(record.record_ref)
+            ref = record.record_ref
+            if ref in known:
+                was_indexed.append(ref)
+            tail = (dataset, ref, record.subject_category, record.handling_code, record.recorded_on)
             for ident in record.identifiers:
-                summary.by_type[ident.id_type] = summary.by_type.get(ident.id_type, 0) + 1
+                by_type[ident.id_type] = by_type.get(ident.id_type, 0) + 1
                 for epoch in self._epochs:
                     token_rows.append(
-                        {
-                            "token": keyring.token(ident.id_type, epoch, ident.value).value,
-                            "epoch": epoch,
-                            "id_type": ident.id_type,
-                            "dataset": dataset,
-                            "record_ref": record.record_ref,
-                            "subject_category": record.subject_category,
-                            "handling_code": record.handling_code,
-                            "recorded_on": record.recorded_on,
-                        }
+                        (token_of(ident.id_type, epoch, ident.value), epoch, ident.id_type, *tail)
                     )
             summary.identifiers_indexed += len(record.identifiers)
             fingerprint_rows.append(
