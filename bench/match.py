@@ -18,17 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stdnum import iban as stdnum_iban  # noqa: E402
-from stdnum import iso6346  # noqa: E402
-from stdnum.iso7064 import mod_97_10  # noqa: E402
+from stdnum import iban as stdnum_iban
+from stdnum import iso6346
+from stdnum.iso7064 import mod_97_10
 
-from bench.common import machine, percentile  # noqa: E402
-from connectors.loading import load_records  # noqa: E402
-from connectors.mapping import load_mapping  # noqa: E402
-from crypto.tokens import MatchKeyring  # noqa: E402
-from gateway.matching.indexer import Indexer  # noqa: E402
-from gateway.matching.store import HitFilter, MatchStore  # noqa: E402
-from gateway.storage.database import open_engine, upgrade  # noqa: E402
+from bench.common import machine, percentile
+from connectors.loading import load_records
+from connectors.mapping import load_mapping
+from crypto.tokens import MatchKeyring
+from gateway.matching.indexer import Indexer
+from gateway.matching.store import HitFilter, MatchStore
+from gateway.storage.database import open_engine, upgrade
 
 SECRET = bytes(range(32))
 TYPES = ("phone", "email", "container", "iban")
@@ -61,10 +61,16 @@ def write_dataset(folder: Path, records: int, seed: int = 1) -> tuple[Path, list
             email = f"Person.{i}@Mail{rng.randrange(100)}.example"
             box = container(rng)
             acct = iban(rng)
-            out.writerow([f"r{i}", phone, email, f"{box[:4]} {box[4:10]} {box[10]}", acct, "2026-01-05"])
+            out.writerow(
+                [f"r{i}", phone, email, f"{box[:4]} {box[4:10]} {box[10]}", acct, "2026-01-05"]
+            )
             canonical.extend(
-                [("phone", f"+31{number}"), ("email", email.lower()), ("container", box),
-                 ("iban", acct.replace(" ", ""))]
+                [
+                    ("phone", f"+31{number}"),
+                    ("email", email.lower()),
+                    ("container", box),
+                    ("iban", acct.replace(" ", "")),
+                ]
             )
     mapping = folder / "people.yaml"
     mapping.write_text(
@@ -110,7 +116,9 @@ def bench_index(folder: Path, mapping: Path, canonical: list[tuple[str, str]]) -
     base.execute("COMMIT")
     baseline_s = time.perf_counter() - started
     base.close()
-    print(f"index build, {n:,} identifiers ({', '.join(TYPES)}), CSV -> canonical -> token -> SQLite:")
+    print(
+        f"index build, {n:,} identifiers ({', '.join(TYPES)}), CSV -> canonical -> token -> SQLite:"
+    )
     print(f"  cordon index        {n / cordon_s:12,.0f} identifiers/s  ({cordon_s:.1f} s)")
     print(f"  bare HMAC + insert  {n / baseline_s:12,.0f} identifiers/s  ({baseline_s:.1f} s)")
     print(f"  ratio               {cordon_s / baseline_s:12.2f} x the baseline's time")
@@ -143,14 +151,18 @@ def bench_match(db: Path, canonical: list[tuple[str, str]], count: int = 10_000)
         for i in range(0, len(tokens), 500):
             chunk = tokens[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            bare += len(conn.execute(
-                f"SELECT record_ref FROM match_tokens WHERE token IN ({marks}) AND epoch=1",  # noqa: S608
-                chunk,
-            ).fetchall())
+            bare += len(
+                conn.execute(
+                    f"SELECT record_ref FROM match_tokens WHERE token IN ({marks}) AND epoch=1",  # noqa: S608
+                    chunk,
+                ).fetchall()
+            )
         runs.append(time.perf_counter() - started)
     conn.close()
     baseline_s = min(runs)
-    print(f"batch match, {count:,} tokens against {len(canonical):,} ({found:,} hits, bare {bare:,}):")
+    print(
+        f"batch match, {count:,} tokens against {len(canonical):,} ({found:,} hits, bare {bare:,}):"
+    )
     print(f"  cordon lookup       {count / cordon_s:12,.0f} tokens/s")
     print(f"  bare SQL lookup     {count / baseline_s:12,.0f} tokens/s")
     print(f"  ratio               {cordon_s / baseline_s:12.2f} x the baseline's time")
@@ -158,15 +170,28 @@ def bench_match(db: Path, canonical: list[tuple[str, str]], count: int = 10_000)
 
 def bench_search(folder: Path, searches: int) -> None:
     from gateway.demo.cluster import AgencySetup, provision
-    from tests.e2e.conftest import CUSTOMS_POLICY, INTEL_POLICY, POLICE_POLICY, SHARED_PHONE
-    from tests.e2e.conftest import _write_customs, _write_intel, _write_police
+    from tests.e2e.conftest import (
+        CUSTOMS_POLICY,
+        INTEL_POLICY,
+        POLICE_POLICY,
+        SHARED_PHONE,
+        _write_customs,
+        _write_intel,
+        _write_police,
+    )
 
     policies = folder / "policies"
     policies.mkdir()
-    for agency, text in (("customs", CUSTOMS_POLICY), ("police", POLICE_POLICY), ("intel", INTEL_POLICY)):
+    for agency, text in (
+        ("customs", CUSTOMS_POLICY),
+        ("police", POLICE_POLICY),
+        ("intel", INTEL_POLICY),
+    ):
         (policies / f"{agency}.yaml").write_text(text.replace("answered_by", "answered_by"))
     setups = [
-        AgencySetup("customs", "Customs", policies / "customs.yaml", (_write_customs(folder / "dc"),)),
+        AgencySetup(
+            "customs", "Customs", policies / "customs.yaml", (_write_customs(folder / "dc"),)
+        ),
         AgencySetup("police", "Police", policies / "police.yaml", (_write_police(folder / "dp"),)),
         AgencySetup("intel", "Intel", policies / "intel.yaml", (_write_intel(folder / "di"),)),
     ]
@@ -196,9 +221,12 @@ def bench_search(folder: Path, searches: int) -> None:
                 health.append((time.perf_counter() - started) * 1000)
     finally:
         cluster.stop()
-    print(f"single-identifier federated search over mutual TLS, 3 nodes on loopback, {searches} runs:")
-    print(f"  search              p50 {percentile(samples, 50):6.1f} ms   p99 {percentile(samples, 99):6.1f} ms")
-    print(f"  bare local round trip p50 {percentile(health, 50):4.1f} ms   p99 {percentile(health, 99):6.1f} ms")
+    print(
+        f"single-identifier federated search over mutual TLS, 3 nodes on loopback, {searches} runs:"
+    )
+    for label, runs in (("federated search", samples), ("bare local round trip", health)):
+        p50, p99 = percentile(runs, 50), percentile(runs, 99)
+        print(f"  {label:22} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
 
 
 def main() -> None:

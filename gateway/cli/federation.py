@@ -85,6 +85,13 @@ def node_init(
         str | None, typer.Option(help="Region for national phone numbers, e.g. NL.")
     ] = None,
     contact_point: Annotated[str, typer.Option(help="Who partners contact after a hit.")] = "",
+    tls_name: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra DNS name or IP for the TLS certificate (repeatable)."),
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="URL partners reach the peer listener on.")
+    ] = None,
 ) -> None:
     """Create a node: Ed25519 node key, TLS certificate from the federation CA, node.yaml and a
     deny-all policy."""
@@ -101,6 +108,8 @@ def node_init(
                 database=database,
                 default_region=default_region,
                 contact_point=contact_point,
+                tls_names=tuple(tls_name or ()),
+                public_url=public_url,
             ),
         )
     console.print(f"node [bold]{agency}[/] created: {path}")

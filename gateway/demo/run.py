@@ -146,8 +146,9 @@ def run_demo(
         for result in results:
             r, s = result.report, result.summary
             console.print(
-                f"   {agency:8} {s.dataset:14} {r.rows_read:6,} rows, {s.identifiers_indexed:6,} "
-                f"identifiers indexed, {r.rows_rejected} rows and {r.fields_rejected} values rejected"
+                f"   {agency:8} {s.dataset:14} {r.rows_read:6,} rows, "
+                f"{s.identifiers_indexed:6,} identifiers indexed, "
+                f"{r.rows_rejected} rows and {r.fields_rejected} values rejected"
             )
     cluster.start()
     try:

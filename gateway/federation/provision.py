@@ -124,6 +124,8 @@ class NodeSpec:
     contact_point: str = ""
     datasets: tuple[str, ...] = ()
     peer_deadline_seconds: float = 2.0
+    tls_names: tuple[str, ...] = ()
+    public_url: str | None = None
 
 
 def init_node(folder: Path, federation: FederationFiles, spec: NodeSpec) -> Path:
@@ -140,7 +142,10 @@ def init_node(folder: Path, federation: FederationFiles, spec: NodeSpec) -> Path
     (folder / "keys" / "node.pub").write_text(public_key_to_text(node_key.public_key()) + "\n")
     ca_key = load_ec_key_pem(federation.ca_key.read_bytes())
     ca_cert = load_cert_pem(federation.ca_cert.read_bytes())
-    hosts = tuple(dict.fromkeys((spec.host, "localhost", "127.0.0.1")))
+    hosts = tuple(
+        h for h in dict.fromkeys((*spec.tls_names, spec.host, "localhost", "127.0.0.1"))
+        if h not in ("0.0.0.0", "::")  # noqa: S104 - wildcard binds are not names
+    )
     tls_key, tls_cert = issue_node_certificate(ca_key, ca_cert, spec.agency, hosts=hosts)
     _write_secret(folder / "tls" / "node.key", ec_key_to_pem(tls_key))
     (folder / "tls" / "node.crt").write_bytes(cert_to_pem(tls_cert))
@@ -163,7 +168,7 @@ def init_node(folder: Path, federation: FederationFiles, spec: NodeSpec) -> Path
             "federation": {"host": spec.host, "port": spec.federation_port},
             "local": {"host": spec.host, "port": spec.local_port},
         },
-        "public_url": f"https://{spec.host}:{spec.federation_port}",
+        "public_url": spec.public_url or f"https://{spec.host}:{spec.federation_port}",
         "tls": {
             "certificate": "tls/node.crt",
             "key": "tls/node.key",

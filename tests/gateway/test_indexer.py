@@ -46,7 +46,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def build(engine: Engine, epochs: tuple[int, ...] = (1,)) -> tuple[Indexer, MatchStore, MatchKeyring]:
+def build(
+    engine: Engine, epochs: tuple[int, ...] = (1,)
+) -> tuple[Indexer, MatchStore, MatchKeyring]:
     store = MatchStore(engine)
     keyring = MatchKeyring(SECRET, 1)
     return Indexer(store, keyring, epochs, lambda: NOW), store, keyring
@@ -88,7 +90,11 @@ def test_a_refresh_rewrites_only_changed_records_and_drops_vanished_ones(engine:
     second = [record("r1", ("phone", "+31611111111")), record("r3", ("phone", "+31633333333"))]
     summary = indexer.index_dataset("persons", second)
     assert summary.generation == 2
-    assert (summary.records_unchanged, summary.records_indexed, summary.records_removed) == (1, 1, 1)
+    assert (summary.records_unchanged, summary.records_indexed, summary.records_removed) == (
+        1,
+        1,
+        1,
+    )
     assert hits(store, keyring, "phone", "+31622222222") == []
     assert hits(store, keyring, "phone", "+31633333333") == ["r3"]
     assert token_count(engine) == 2
@@ -105,7 +111,9 @@ def test_a_changed_identifier_replaces_the_old_token(engine: Engine) -> None:
 
 def test_records_past_retention_leave_the_index(engine: Engine) -> None:
     indexer, store, keyring = build(engine)
-    indexer.index_dataset("persons", [record("old", ("phone", "+31611111111"), recorded=date(2020, 1, 1))])
+    indexer.index_dataset(
+        "persons", [record("old", ("phone", "+31611111111"), recorded=date(2020, 1, 1))]
+    )
     assert hits(store, keyring, "phone", "+31611111111") == ["old"]
     summary = indexer.index_dataset(
         "persons",
@@ -119,7 +127,8 @@ def test_records_past_retention_leave_the_index(engine: Engine) -> None:
 def test_a_duplicate_record_reference_is_counted_and_the_first_kept(engine: Engine) -> None:
     indexer, store, keyring = build(engine)
     summary = indexer.index_dataset(
-        "persons", [record("r1", ("phone", "+31611111111")), record("r1", ("phone", "+31622222222"))]
+        "persons",
+        [record("r1", ("phone", "+31611111111")), record("r1", ("phone", "+31622222222"))],
     )
     assert summary.duplicate_refs == 1
     assert hits(store, keyring, "phone", "+31611111111") == ["r1"]
