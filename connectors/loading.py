@@ -47,17 +47,23 @@ Values = dict[str, object]
 Reject = Callable[[int, str, str], None]
 
 
-def load_records(mapping: DatasetMapping) -> RecordLoad:
+def load_records(mapping: DatasetMapping, *, shard: tuple[int, int] | None = None) -> RecordLoad:
     """Open the mapping's source (a bad mapping raises ``MappingError`` here) and return the
-    lazy load of its records. Iterate it once, to the end or inside ``with``."""
-    return RecordLoad(mapping)
+    lazy load of its records. Iterate it once, to the end or inside ``with``.
+
+    ``shard=(index, count)`` keeps only the rows whose position modulo ``count`` is ``index``,
+    so that ``count`` processes can share the canonicalisation of one source."""
+    return RecordLoad(mapping, shard=shard)
 
 
 class RecordLoad:
     """The records of one load, streamed. ``report`` fills in as iteration proceeds and is
     complete once the records are exhausted. A load iterates its source once."""
 
-    def __init__(self, mapping: DatasetMapping) -> None:
+    def __init__(self, mapping: DatasetMapping, *, shard: tuple[int, int] | None = None) -> None:
+        if shard is not None and not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard index must be in [0, count); got {shard}")
+        self._shard = shard
         self.mapping = mapping
         self.report = LoadReport(dataset=mapping.dataset)
         self._build = _RowMapper(mapping, self.report)
@@ -73,7 +79,10 @@ class RecordLoad:
 
     def _records(self) -> Generator[Record, None, None]:
         report, build = self.report, self._build
+        index, count = self._shard or (0, 1)
         for row, values in self._rows:
+            if count > 1 and (row - 1) % count != index:
+                continue
             report.rows_read += 1
             record = build(row, values)
             if record is not None:
@@ -100,6 +109,8 @@ class RecordLoad:
         self.close()
 
     def _malformed(self, row: int, reason: str) -> None:
+        if self._shard is not None and (row - 1) % self._shard[1] != self._shard[0]:
+            return
         self.report.rows_read += 1
         self._build.reject_row(row, "row", reason)
 

@@ -27,6 +27,12 @@ def index(
     dataset: Annotated[
         list[str] | None, typer.Option(help="Only these datasets (repeatable).")
     ] = None,
+    loaders: Annotated[
+        int,
+        typer.Option(
+            min=0, max=64, help="Separate processes that read and canonicalise (large sources)."
+        ),
+    ] = 0,
 ) -> None:
     """Build or refresh the token index from the node's dataset mappings (incremental)."""
     with friendly_errors():
@@ -41,7 +47,7 @@ def index(
                 console=console,
                 transient=False,
             ) as progress:
-                results = index_node(node, only=dataset, progress=progress)
+                results = index_node(node, only=dataset, progress=progress, loaders=loaders)
         finally:
             node.close()
     for result in results:

@@ -14,7 +14,7 @@ from connectors.records import Record
 from crypto.tokens import MatchKeyring
 from gateway.matching.store import MatchStore
 
-BATCH_RECORDS = 2000
+BATCH_RECORDS = 10_000
 
 
 @dataclass
@@ -50,22 +50,15 @@ class IndexSummary:
 def record_fingerprint(record: Record, epochs: tuple[int, ...]) -> bytes:
     """SHA-256 over everything that decides a record's index rows (epochs included, so that a
     key rotation re-tokenises every record)."""
-    h = hashlib.sha256()
-    for part in (
+    parts = [
         record.record_ref,
         record.subject_category,
         record.handling_code,
-        record.recorded_on.isoformat() if record.recorded_on else "",
+        str(record.recorded_on or ""),
         ",".join(map(str, epochs)),
-    ):
-        h.update(part.encode())
-        h.update(b"\x1f")
-    for ident in sorted(record.identifiers, key=lambda i: (i.id_type, i.value)):
-        h.update(ident.id_type.encode())
-        h.update(b"\x1e")
-        h.update(ident.value.encode())
-        h.update(b"\x1f")
-    return h.digest()
+    ]
+    parts.extend(sorted(f"{i.id_type}\x1e{i.value}" for i in record.identifiers))
+    return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 
 class Indexer:
@@ -142,7 +135,7 @@ class Indexer:
         summary: IndexSummary,
     ) -> None:
         token_rows: list[tuple[Any, ...]] = []
-        fingerprint_rows: list[dict[str, Any]] = []
+        fingerprint_rows: list[tuple[Any, ...]] = []
         was_indexed: list[str] = []
         token_of = self._keyring.token_bytes
         by_type = summary.by_type
@@ -158,14 +151,7 @@ class Indexer:
                         (token_of(ident.id_type, epoch, ident.value), epoch, ident.id_type, *tail)
                     )
             summary.identifiers_indexed += len(record.identifiers)
-            fingerprint_rows.append(
-                {
-                    "dataset": dataset,
-                    "record_ref": record.record_ref,
-                    "fingerprint": fingerprint,
-                    "generation": generation,
-                }
-            )
+            fingerprint_rows.append((dataset, ref, fingerprint, generation))
         with self._store.engine.begin() as conn:
             self._store.replace_records(conn, dataset, was_indexed, token_rows, fingerprint_rows)
         summary.records_indexed += len(batch)

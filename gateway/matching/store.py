@@ -146,7 +146,7 @@ class MatchStore:
         dataset: str,
         was_indexed: Sequence[str],
         token_rows: Sequence[tuple[Any, ...]],
-        fingerprint_rows: Sequence[dict[str, Any]],
+        fingerprint_rows: Sequence[tuple[Any, ...]],
     ) -> None:
         """Within ``conn``'s transaction, drop what was indexed for ``was_indexed`` and write
         the new token and fingerprint rows."""
@@ -165,9 +165,9 @@ class MatchStore:
                 )
             )
         if token_rows:
-            _insert_token_rows(conn, token_rows)
+            _insert_rows(conn, "match_tokens", TOKEN_COLUMNS, token_rows)
         if fingerprint_rows:
-            conn.execute(insert(indexed_records), list(fingerprint_rows))
+            _insert_rows(conn, "indexed_records", FINGERPRINT_COLUMNS, fingerprint_rows)
 
     def remove_records(self, dataset: str, refs: Iterable[str]) -> int:
         removed = 0
@@ -258,15 +258,20 @@ TOKEN_COLUMNS = (
 )
 
 
-def _insert_token_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+FINGERPRINT_COLUMNS = ("dataset", "record_ref", "fingerprint", "generation")
+
+
+def _insert_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
     """Bulk insert through the driver: the index build is bound by per-row overhead, and
-    SQLAlchemy's parameter processing costs more than SQLite's own insert."""
-    columns = ", ".join(TOKEN_COLUMNS)
-    if conn.dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in TOKEN_COLUMNS)
-    else:
-        marks = ", ".join("%s" for _ in TOKEN_COLUMNS)
-    sql = f"INSERT INTO match_tokens ({columns}) VALUES ({marks})"  # noqa: S608 - fixed names
+    SQLAlchemy's parameter processing costs more than SQLite's own insert. ``table`` and
+    ``columns`` are this module's constants, never input."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+        f"VALUES ({', '.join(mark for _ in columns)})"
+    )
     conn.exec_driver_sql(sql, list(rows))
 
 
