@@ -13,8 +13,13 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from gateway import http_errors
+from gateway.aggregates import api as aggregates_api
+from gateway.audit import api as audit_api
+from gateway.audit.timers import audit_timers
 from gateway.matching.api import local_router, peer_router
 from gateway.node import Node
+from gateway.policy_admin import api as policy_api
+from gateway.users import api as users_api
 from gateway.users.auth import require_role
 from gateway.users.store import ROLES, LocalUser
 
@@ -27,7 +32,8 @@ def create_federation_app(node: Node) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_sweep_replays(node))
         try:
-            yield
+            async with audit_timers(node):
+                yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -43,6 +49,8 @@ def create_federation_app(node: Node) -> FastAPI:
     app.state.node = node
     http_errors.install(app)
     app.include_router(peer_router)
+    app.include_router(aggregates_api.peer_router)
+    app.include_router(audit_api.peer_router)
 
     @app.get("/peer/v1/ping")
     async def ping() -> dict[str, str]:
@@ -63,6 +71,10 @@ def create_local_app(node: Node) -> FastAPI:
     app.state.node = node
     http_errors.install(app)
     app.include_router(local_router)
+    app.include_router(aggregates_api.local_router)
+    app.include_router(audit_api.local_router)
+    app.include_router(users_api.router)
+    app.include_router(policy_api.router)
 
     @app.get("/api/v1/health")
     async def health() -> dict[str, str]:
@@ -77,7 +89,7 @@ def create_local_app(node: Node) -> FastAPI:
             "agency": node.agency,
             "federation": node.manifest.federation,
             "partners": [m.agency for m in node.manifest.peers_of(node.agency)],
-            "policy_version": node.policy.current().version_hash,
+            "policy_version": (await run_in_threadpool(node.policy.current)).version_hash,
             "index": counts,
         }
 
@@ -88,3 +100,4 @@ async def _sweep_replays(node: Node) -> None:
     while True:
         await asyncio.sleep(REPLAY_SWEEP_SECONDS)
         await run_in_threadpool(node.replay_cache.forget_expired, int(time.time()))
+        await run_in_threadpool(node.quotas.forget_expired)

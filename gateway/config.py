@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from gateway.errors import ConfigError
+from gateway.users.oidc import OidcSettings, parse_oidc_settings
 
 AGENCY_ID = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 CONFIG_VERSION = 1
@@ -48,6 +49,8 @@ class NodeConfig:
     peer_deadline_seconds: float
     default_region: str | None
     contact_point: str
+    aggregates: tuple[Path, ...] = ()
+    oidc: OidcSettings | None = None
 
     @property
     def folder(self) -> Path:
@@ -87,6 +90,8 @@ _KNOWN_KEYS = {
     "match",
     "policy",
     "datasets",
+    "aggregates",
+    "oidc",
     "peer_deadline_seconds",
     "default_region",
     "contact_point",
@@ -151,6 +156,9 @@ def load_node_config(path: Path) -> NodeConfig:
     datasets = doc.get("datasets", [])
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         raise ConfigError(f"{where}: datasets must be a list of mapping file paths")
+    aggregates = doc.get("aggregates", [])
+    if not isinstance(aggregates, list) or not all(isinstance(d, str) for d in aggregates):
+        raise ConfigError(f"{where}: aggregates must be a list of aggregate declaration files")
     region = doc.get("default_region")
     if region is not None and (
         not isinstance(region, str) or not re.fullmatch(r"[A-Z]{2}", region)
@@ -177,4 +185,6 @@ def load_node_config(path: Path) -> NodeConfig:
         peer_deadline_seconds=float(deadline),
         default_region=region,
         contact_point=str(doc.get("contact_point", "")),
+        aggregates=tuple(rel(d) for d in aggregates),
+        oidc=parse_oidc_settings(doc.get("oidc"), where, folder),
     )

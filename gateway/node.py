@@ -15,6 +15,11 @@ from connectors.vocabulary import IDENTIFIER_TYPES, VOCABULARY_VERSION
 from crypto.errors import CryptoError
 from crypto.keys import load_private_key, public_key_from_text, public_key_to_text
 from crypto.tokens import MatchKeyring
+from gateway.aggregates.cache import AnswerCache
+from gateway.aggregates.declarations import AggregateDatasets
+from gateway.aggregates.ledger import PrivacyLedger
+from gateway.aggregates.query import SourceDatabases
+from gateway.aggregates.service import AggregateAnswerer
 from gateway.audit.service import AuditLog
 from gateway.config import NodeConfig
 from gateway.errors import ConfigError, ManifestError
@@ -26,8 +31,15 @@ from gateway.federation.tls import client_context
 from gateway.matching.search import FederatedSearch
 from gateway.matching.service import PeerMatcher
 from gateway.matching.store import MatchStore
+from gateway.policy_admin.service import PolicyAdmin
 from gateway.policy_source import PolicySource
+from gateway.quotas.service import QuotaService
+from gateway.quotas.store import QuotaStore
 from gateway.storage.database import open_engine, upgrade
+from gateway.users.accounts import AccountStore
+from gateway.users.auth import Authenticator
+from gateway.users.login import PasswordLogin
+from gateway.users.oidc import OidcVerifier
 from gateway.users.store import TokenStore
 
 
@@ -52,6 +64,12 @@ class Node:
     peers: PeerClient
     search: FederatedSearch
     clock: Callable[[], datetime]
+    authenticator: Authenticator
+    accounts: AccountStore
+    login: PasswordLogin
+    quotas: QuotaService
+    policy_admin: PolicyAdmin
+    aggregates: AggregateAnswerer | None = None
 
     @property
     def agency(self) -> str:
@@ -61,6 +79,9 @@ class Node:
         return self.manifest
 
     def close(self) -> None:
+        if self.aggregates is not None:
+            self.aggregates.close()
+        self.audit.close()
         self.engine.dispose()
 
 
@@ -89,15 +110,23 @@ def build_node(config: NodeConfig, *, clock: Callable[[], datetime] = utc_now) -
             f"the manifest lists another public key for '{config.agency}' "
             "than this node's signing key"
         )
+    engine = open_database(config)
+    audit = AuditLog(engine, agency=config.agency, signing_key=signing_key, clock=clock)
     policy = PolicySource(
+        engine,
         config.policy,
         agency=config.agency,
         partners=[m.agency for m in manifest.peers_of(config.agency)],
         identifier_types=IDENTIFIER_TYPES,
+        audit=audit,
+        clock=clock,
     )
-    engine = open_database(config)
+    policy.current()  # a stored version that does not fit this node stops it here
     keyring = MatchKeyring(config.read_match_secret(), VOCABULARY_VERSION)
-    audit = AuditLog(engine)
+    tokens = TokenStore(engine)
+    accounts = AccountStore(engine)
+    counters = QuotaStore(engine)
+    oidc = OidcVerifier(config.oidc) if config.oidc is not None else None
     match_store = MatchStore(engine)
     replay_cache = ReplayCache(engine)
     peers = PeerClient(
@@ -115,7 +144,7 @@ def build_node(config: NodeConfig, *, clock: Callable[[], datetime] = utc_now) -
         keyring=keyring,
         audit=audit,
         match_store=match_store,
-        tokens=TokenStore(engine),
+        tokens=tokens,
         replay_cache=replay_cache,
         peer_auth=PeerAuthenticator(config.agency, lambda: manifest, replay_cache, time.time),
         matcher=PeerMatcher(
@@ -133,4 +162,16 @@ def build_node(config: NodeConfig, *, clock: Callable[[], datetime] = utc_now) -
             clock,
         ),
         clock=clock,
+        authenticator=Authenticator(tokens, oidc, clock),
+        accounts=accounts,
+        login=PasswordLogin(accounts, tokens, counters, audit, config.agency, clock),
+        quotas=QuotaService(counters, audit, config.agency, clock),
+        policy_admin=PolicyAdmin(policy, audit, config.agency, clock),
+        aggregates=AggregateAnswerer(
+            config.agency,
+            AggregateDatasets.load(config.aggregates),
+            SourceDatabases(engine),
+            PrivacyLedger(engine, clock),
+            AnswerCache(engine, clock),
+        ),
     )

@@ -86,6 +86,12 @@ class _Checker:
             for key in ("contact_point", "answered_by"):
                 if not getattr(follow_up, key).strip():
                     self.add(f"follow_up.{key}", f"follow_up.{key} must not be empty")
+        if not 0 < policy.probing.miss_ratio <= 1:
+            self.add(
+                "probing.miss_ratio",
+                "probing.miss_ratio is a share of the identifiers checked: more than 0 and at "
+                f"most 1 (0.95 means 95 %), got {policy.probing.miss_ratio}",
+            )
         return self.issues
 
     def rule(self, path: str, rule: Rule) -> None:

@@ -17,7 +17,7 @@ def diff_policies(old: Policy, new: Policy) -> list[str]:
     for key in ("policy", "node", "purposes"):
         changes.extend(_changes(key, before.get(key), after.get(key)))
     changes.extend(_rule_changes(before["rules"], after["rules"]))
-    for key in ("retention", "global_caps", "follow_up"):
+    for key in ("retention", "global_caps", "follow_up", "probing"):
         changes.extend(_changes(key, before.get(key), after.get(key)))
     return changes
 

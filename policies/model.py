@@ -168,6 +168,34 @@ class FollowUp(PolicySection):
     )
 
 
+class Probing(PolicySection):
+    """When a partner's questions look like enumeration, and what the node does about it.
+
+    Identifiers arrive as tokens, so the node cannot see that a partner walks through
+    neighbouring values; it sees counts: identifiers checked and identifiers that missed, per
+    partner per window. Many misses at a high miss ratio is the pattern it can see."""
+
+    window_minutes: PositiveCount = Field(
+        default=60, description="Length of the window in which a partner's misses are counted."
+    )
+    min_misses: PositiveCount = Field(
+        default=500,
+        description="Raise an alert when a partner has at least this many identifiers answered "
+        "'no hit' in one window...",
+    )
+    miss_ratio: float = Field(
+        default=0.95,
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
+        description="...and at least this share of the identifiers it checked in the window "
+        "missed (0.95 means 95 %).",
+    )
+    block_minutes: Count = Field(
+        default=0,
+        description="After an alert, refuse the partner's requests for this many minutes; "
+        "0 raises the alert only.",
+    )
+
+
 class Policy(PolicySection):
     """A node's access policy. Deny by default; rules are read top to bottom and, for each
     identifier type or aggregate request, the first rule that allows it decides."""
@@ -185,6 +213,11 @@ class Policy(PolicySection):
         default_factory=dict, description="Per dataset: privacy loss cap across all partners."
     )
     follow_up: FollowUp | None = Field(default=None, description="Follow-up after a hit.")
+    probing: Probing = Field(
+        default_factory=Probing,
+        description="Alerts on, and optional temporary blocks of, partners whose questions look "
+        "like enumeration.",
+    )
 
     _source: str = PrivateAttr(default="<policy>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)

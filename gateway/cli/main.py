@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import federation, operate
+from gateway.cli import federation, operate, policy, users
+from gateway.cli.aggregate import aggregate_app
+from gateway.cli.audit import audit_app
 from gateway.cli.demo import demo
 
 app = typer.Typer(
@@ -18,7 +20,10 @@ app = typer.Typer(
 )
 app.add_typer(federation.federation_app, name="federation")
 app.add_typer(federation.node_app, name="node")
-app.add_typer(operate.user_app, name="user")
+app.add_typer(users.user_app, name="user")
+app.add_typer(policy.policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(aggregate_app, name="aggregate")
 app.command("index")(operate.index)
 app.command("serve")(operate.serve)
 app.command("search")(operate.search)

@@ -1,4 +1,4 @@
-"""Operating a node: ``cordon index``, ``cordon serve``, ``cordon user``, ``cordon search``."""
+"""Operating a node: ``cordon index``, ``cordon serve``, ``cordon search``."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from gateway.config import load_node_config
 from gateway.errors import BadRequest
 from gateway.federation.tls import local_client_context
 from gateway.indexing import index_node
-from gateway.node import build_node, utc_now
+from gateway.node import build_node
 from gateway.server import serve_node
-
-user_app = typer.Typer(help="Local users and their API tokens.", no_args_is_help=True)
 
 
 def index(
@@ -48,6 +46,11 @@ def index(
                 transient=False,
             ) as progress:
                 results = index_node(node, only=dataset, progress=progress, loaders=loaders)
+            staged = []
+            if node.aggregates is not None:
+                wanted = [d for d in dataset or [] if node.aggregates.holds(d)]
+                if not dataset or wanted:
+                    staged = node.aggregates.refresh(wanted or None)
         finally:
             node.close()
     for result in results:
@@ -76,6 +79,10 @@ def index(
             for reason, count in r.reasons.most_common():
                 reasons.add_row(reason, f"{count:,}")
             console.print(reasons)
+    if staged:
+        from gateway.cli.aggregate import print_staging
+
+        print_staging(staged)
 
 
 def serve(config: ConfigOption) -> None:
@@ -96,49 +103,6 @@ def serve(config: ConfigOption) -> None:
         asyncio.run(serve_node(node, on_ready=ready))
     finally:
         node.close()
-
-
-@user_app.command("add")
-def user_add(
-    username: Annotated[str, typer.Argument(help="The user's name.")],
-    role: Annotated[str, typer.Option(help="analyst, dpo, auditor, officer or admin.")],
-    config: ConfigOption,
-) -> None:
-    """Create an API token for a local user; it is shown once."""
-    from gateway.node import open_database
-    from gateway.users.store import TokenStore
-
-    with friendly_errors():
-        cfg = load_node_config(config)
-        engine = open_database(cfg)
-        try:
-            issued = TokenStore(engine).issue(username, role, utc_now())
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        finally:
-            engine.dispose()
-    console.print(
-        f"user {issued.user.username} ({issued.user.role}), token id {issued.user.token_id}"
-    )
-    console.print(issued.token, highlight=False, soft_wrap=True)
-
-
-@user_app.command("revoke")
-def user_revoke(
-    username: Annotated[str, typer.Argument(help="The user whose tokens to revoke.")],
-    config: ConfigOption,
-) -> None:
-    """Revoke every live token of a user."""
-    from gateway.node import open_database
-    from gateway.users.store import TokenStore
-
-    with friendly_errors():
-        engine = open_database(load_node_config(config))
-        try:
-            count = TokenStore(engine).revoke(username, utc_now())
-        finally:
-            engine.dispose()
-    console.print(f"revoked {count} token(s) of {username}")
 
 
 def parse_identifier(text: str) -> dict[str, Any]:

@@ -10,8 +10,9 @@ Layout under ``root``::
     police/data/case_persons.jsonl, seizures.jsonl  police/mappings/case_persons.yaml
     intel/data/watch.db (watch_entries, seizures)   intel/mappings/watch_entries.yaml
 
-The seizures datasets have no mapping file yet: a mapping needs at least one identifier, and
-seizures have none (they are aggregate-only data, to be declared once connectors support it).
+The seizures datasets have no match mapping (they carry no identifier): the demo declares each
+as an aggregate dataset instead (``seizure_declarations`` writes
+``<agency>/mappings/seizures-aggregate.yaml``, with the case as privacy unit).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "DemoData",
     "DemoSearch",
     "generate",
+    "seizure_declarations",
 ]
 
 AGENCIES = ("customs", "police", "intel")
@@ -310,3 +312,41 @@ identifiers:
 attributes:
   - {name: subject_kind, column: subject_kind, type: string}
 """
+
+
+_SEIZURE_SOURCES = {
+    "customs": "{kind: csv, path: ../data/seizures.csv}",
+    "police": "{kind: jsonl, path: ../data/seizures.jsonl}",
+    "intel": "{kind: sql, url: 'sqlite:///../data/watch.db', table: seizures}",
+}
+
+
+def seizure_declarations(demo: DemoData) -> dict[str, Path]:
+    """Write each agency's aggregate declaration of its seizures; return them by agency."""
+    return {
+        agency: _write_seizures_declaration(data.folder / "mappings", _SEIZURE_SOURCES[agency])
+        for agency, data in demo.agencies.items()
+    }
+
+
+def _write_seizures_declaration(mappings: Path, source: str) -> Path:
+    """The agency's seizures as an aggregate dataset: one case contributes at most 4 rows."""
+    ports = [f'"{port}"' for port in SEIZURE_PORTS]
+    commodities = [f'"{commodity}"' for commodity in SEIZURE_COMMODITIES]
+    months = ", ".join(f'"2025-{month:02d}"' for month in range(1, 13))
+    path = mappings / "seizures-aggregate.yaml"
+    path.write_text(
+        "# Seizures, for differentially private aggregates only (synthetic demo data).\n"
+        "aggregate_dataset: seizures\n"
+        "description: Seizures by port, commodity and month; the case is the privacy unit\n"
+        f"source: {source}\n"
+        "privacy_unit: case_id\n"
+        "max_rows_per_unit: 4\n"
+        "columns:\n"
+        f"  port: {{type: categorical, values: [{', '.join(ports)}]}}\n"
+        f"  commodity: {{type: categorical, values: [{', '.join(commodities)}]}}\n"
+        f"  month: {{type: categorical, values: [{months}]}}\n"
+        "  quantity_kg: {type: integer, lower: 0, upper: 2000}\n",
+        encoding="utf-8",
+    )
+    return path

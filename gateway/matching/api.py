@@ -15,6 +15,7 @@ from gateway.matching.audit import audit_match
 from gateway.matching.schemas import PeerMatchRequest, SearchAnswer, SearchRequest
 from gateway.matching.search import MATCH_PATH
 from gateway.node import Node
+from gateway.quotas.peer import admit_match, observe_match
 from gateway.users.auth import require_role
 from gateway.users.store import LocalUser
 
@@ -32,9 +33,12 @@ async def peer_match(call: Annotated[PeerCall, Depends(authenticated_peer)]) -> 
             f"match request does not follow the schema ({exc.error_count()} errors)"
         ) from exc
     claims = call.peer.claims
+    # One read of the version in force decides, limits and names the whole request.
+    policy = await run_in_threadpool(node.policy.current)
+    await run_in_threadpool(admit_match, node, call, request, policy)
     outcome = await run_in_threadpool(
         node.matcher.answer,
-        node.policy.current(),
+        policy,
         call.peer.agency,
         claims.purpose,
         claims.case_reference,
@@ -43,6 +47,7 @@ async def peer_match(call: Annotated[PeerCall, Depends(authenticated_peer)]) -> 
     )
     response = signed_answer(node, MATCH_PATH, outcome.answer.model_dump(mode="json"))
     await run_in_threadpool(audit_match, node, call, request, outcome, response)
+    await run_in_threadpool(observe_match, node, call, request, outcome, policy)
     return response
 
 

@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
 DATASETS = {
     "customs": ("shipments", "seizures", "shipments_agg"),
     "police": ("case_persons", "seizures"),
-    "intel": ("watch_entries",),
+    "intel": ("watch_entries", "seizures"),
 }
 
 

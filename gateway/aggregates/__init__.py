@@ -1,0 +1,2 @@
+"""Differentially private aggregates: declarations, SQL pushdown, OpenDP noise, the privacy
+ledger and the released-answer cache."""

@@ -1,0 +1,189 @@
+"""``cordon aggregate``: ask a federated, differentially private aggregate through the node's
+local API (``query``), and restage the node's aggregate datasets (``refresh``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from gateway.aggregates.staging import StagingReport
+from gateway.cli.common import ConfigOption, console, err_console, friendly_errors
+from gateway.config import load_node_config
+from gateway.errors import BadRequest
+from gateway.federation.tls import local_client_context
+
+aggregate_app = typer.Typer(
+    help="Differentially private aggregates across the federation.", no_args_is_help=True
+)
+
+
+@aggregate_app.command("refresh")
+def refresh(
+    config: ConfigOption,
+    datasets: Annotated[
+        list[str] | None, typer.Argument(help="Datasets to refresh (default: all).")
+    ] = None,
+) -> None:
+    """Restage file sources into the node database and start a new cache generation."""
+    from gateway.node import build_node
+
+    with friendly_errors():
+        node = build_node(load_node_config(config))
+        try:
+            if node.aggregates is None:
+                raise BadRequest("this node declares no aggregate datasets")
+            reports = node.aggregates.refresh(datasets or None)
+        finally:
+            node.close()
+    print_staging(reports)
+
+
+def print_staging(reports: list[StagingReport]) -> None:
+    for report in reports:
+        where = (
+            f"{report.rows_staged:,} rows staged of {report.rows_read:,} read "
+            f"({report.rows_without_unit:,} without a privacy unit)"
+            if report.staged
+            else "read in place from its SQL source"
+        )
+        console.print(f"{report.dataset}: {where}; cache generation {report.generation}")
+
+
+def parse_filters(filters: list[str]) -> dict[str, list[str]]:
+    parsed: dict[str, list[str]] = {}
+    for item in filters:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise BadRequest(f"--filter {item!r}: expected COLUMN=VALUE[,VALUE...]")
+        parsed.setdefault(name, []).extend(v for v in values.split(",") if v)
+    return parsed
+
+
+@aggregate_app.command("query")
+def query(
+    dataset: Annotated[str, typer.Argument(help="The aggregate dataset, e.g. seizures.")],
+    purpose: Annotated[str, typer.Option(help="Purpose, e.g. strategic-analysis.")],
+    case: Annotated[str, typer.Option("--case", help="Case or file reference.")],
+    config: ConfigOption,
+    rho: Annotated[float, typer.Option(help="Privacy loss (zCDP rho) to spend per node.")],
+    template: Annotated[str, typer.Option(help="count or sum.")] = "count",
+    column: Annotated[str | None, typer.Option(help="The integer column of a sum.")] = None,
+    group_by: Annotated[
+        str | None, typer.Option("--group-by", help="One or two columns, comma-separated.")
+    ] = None,
+    filters: Annotated[
+        list[str] | None, typer.Option("--filter", help="COLUMN=VALUE[,VALUE...] (repeatable).")
+    ] = None,
+    mechanism: Annotated[
+        str | None, typer.Option(help="discrete_gaussian (default) or discrete_laplace.")
+    ] = None,
+    peers: Annotated[str | None, typer.Option(help="Only these partners, comma-separated.")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Local API token.", envvar="CORDON_TOKEN", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """Ask every partner that allows it (and this node) for a noisy aggregate, and sum them."""
+    with friendly_errors():
+        if not token:
+            raise BadRequest("a local API token is needed: --token or CORDON_TOKEN")
+        cfg = load_node_config(config)
+        body: dict[str, Any] = {
+            "purpose": purpose,
+            "case_reference": case,
+            "query": {
+                "dataset": dataset,
+                "template": template,
+                "column": column,
+                "group_by": [g for g in (group_by or "").split(",") if g],
+                "filters": parse_filters(filters or []),
+                "rho": rho,
+                "mechanism": mechanism,
+            },
+        }
+        if peers:
+            body["peers"] = [p for p in peers.split(",") if p]
+        url = f"https://{cfg.local_listener.host}:{cfg.local_listener.port}/api/v1/aggregate"
+        with httpx.Client(verify=local_client_context(cfg.federation_ca), timeout=60) as client:
+            response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+    if response.status_code != 200:
+        err_console.print(f"[bold red]error ({response.status_code}):[/] {response.text}")
+        raise typer.Exit(2)
+    answer = response.json()
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    print_aggregate_answer(answer)
+
+
+def print_aggregate_answer(answer: dict[str, Any]) -> None:
+    """Per group: each node's noisy value and the combined value with its 95% interval; then
+    per node: mechanism, noise scale, rho charged and budget left."""
+    console.print(aggregate_table(answer))
+    console.print(budget_table(answer))
+
+
+def _statuses(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    own = [answer["own"]] if answer.get("own") else []
+    return [*own, *answer["peers"]]
+
+
+def aggregate_table(answer: dict[str, Any]) -> Table:
+    query, combined = answer["query"], answer["combined"]
+    what = query["template"] + (f"({query['column']})" if query.get("column") else "")
+    table = Table(title=f"{what} of {query['dataset']} by {', '.join(query['group_by']) or '-'}")
+    table.add_column("group")
+    statuses = _statuses(answer)
+    for status in statuses:
+        table.add_column(status["agency"], justify="right")
+    table.add_column("combined (95% interval)", justify="right")
+    by_agency = {s["agency"]: s.get("aggregate") for s in statuses}
+    for index, group in enumerate(combined["groups"]):
+        cells = []
+        for status in statuses:
+            aggregate = by_agency[status["agency"]]
+            if aggregate is None:
+                cells.append(f"[dim]{status['status']}[/]")
+                continue
+            mine = aggregate["groups"][index]
+            cells.append("[yellow]suppressed[/]" if mine["suppressed"] else str(mine["value"]))
+        if group["suppressed"]:
+            total = "[yellow]suppressed[/]"
+        else:
+            total = f"{group['value']} [{group['ci_low']:.0f}, {group['ci_high']:.0f}]"
+        table.add_row(" / ".join(group["key"]) or "total", *cells, total)
+    return table
+
+
+def budget_table(answer: dict[str, Any]) -> Table:
+    table = Table(title="privacy loss (zCDP rho)")
+    for name in ("node", "status", "mechanism", "noise scale", "rho charged", "budget left"):
+        table.add_column(name, justify="left" if name in ("node", "status") else "right")
+    for status in _statuses(answer):
+        aggregate = status.get("aggregate")
+        if aggregate is None:
+            table.add_row(status["agency"], status["status"], "", "", "", "")
+            continue
+        table.add_row(
+            status["agency"],
+            "cached" if aggregate["cached"] else "ok",
+            aggregate["mechanism"],
+            f"{aggregate['scale']:.2f}",
+            f"{aggregate['rho_charged']:.4f}",
+            f"{aggregate['budget_left']:.4f}",
+        )
+    combined = answer["combined"]
+    left = combined["budget_left_min"]
+    table.add_row(
+        "combined",
+        f"{len(combined['responders'])} nodes",
+        "",
+        f"±{combined['ci95_half_width']:.1f}",
+        f"{combined['rho_charged']:.4f}",
+        "" if left is None else f"min {left:.4f}",
+    )
+    return table
