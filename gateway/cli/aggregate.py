@@ -3,18 +3,23 @@ local API (``query``), and restage the node's aggregate datasets (``refresh``)."
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
 from gateway.aggregates.staging import StagingReport
-from gateway.cli.common import ConfigOption, console, err_console, friendly_errors
+from gateway.cli.common import (
+    ConfigOption,
+    JsonOption,
+    TokenOption,
+    console,
+    friendly_errors,
+    post_local,
+    print_json,
+)
 from gateway.config import load_node_config
 from gateway.errors import BadRequest
-from gateway.federation.tls import local_client_context
 
 aggregate_app = typer.Typer(
     help="Differentially private aggregates across the federation.", no_args_is_help=True
@@ -82,16 +87,11 @@ def query(
         str | None, typer.Option(help="discrete_gaussian (default) or discrete_laplace.")
     ] = None,
     peers: Annotated[str | None, typer.Option(help="Only these partners, comma-separated.")] = None,
-    token: Annotated[
-        str | None, typer.Option(help="Local API token.", envvar="CORDON_TOKEN", show_default=False)
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Ask every partner that allows it (and this node) for a noisy aggregate, and sum them."""
     with friendly_errors():
-        if not token:
-            raise BadRequest("a local API token is needed: --token or CORDON_TOKEN")
-        cfg = load_node_config(config)
         body: dict[str, Any] = {
             "purpose": purpose,
             "case_reference": case,
@@ -107,15 +107,9 @@ def query(
         }
         if peers:
             body["peers"] = [p for p in peers.split(",") if p]
-        url = f"https://{cfg.local_listener.host}:{cfg.local_listener.port}/api/v1/aggregate"
-        with httpx.Client(verify=local_client_context(cfg.federation_ca), timeout=60) as client:
-            response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
-    if response.status_code != 200:
-        err_console.print(f"[bold red]error ({response.status_code}):[/] {response.text}")
-        raise typer.Exit(2)
-    answer = response.json()
+    answer = post_local(config, "/api/v1/aggregate", body, token)
     if as_json:
-        console.print_json(json.dumps(answer))
+        print_json(answer)
         return
     print_aggregate_answer(answer)
 

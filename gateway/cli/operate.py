@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gateway.cli.common import ConfigOption, console, err_console, friendly_errors
+from gateway.cli.common import (
+    ConfigOption,
+    JsonOption,
+    TokenOption,
+    console,
+    friendly_errors,
+    post_local,
+    print_json,
+)
 from gateway.config import load_node_config
 from gateway.errors import BadRequest
-from gateway.federation.tls import local_client_context
 from gateway.indexing import index_node
 from gateway.node import build_node
 from gateway.server import serve_node
@@ -126,30 +131,19 @@ def search(
     purpose: Annotated[str, typer.Option(help="Purpose / legal basis of the search.")],
     case: Annotated[str, typer.Option("--case", help="Case reference.")],
     config: ConfigOption,
-    token: Annotated[
-        str | None, typer.Option(help="Local API token.", envvar="CORDON_TOKEN", show_default=False)
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Ask every partner whether they hold these identifiers (hit / no hit)."""
     with friendly_errors():
-        if not token:
-            raise BadRequest("a local API token is needed: --token or CORDON_TOKEN")
-        cfg = load_node_config(config)
         body = {
             "purpose": purpose,
             "case_reference": case,
             "identifiers": [parse_identifier(i) for i in identifiers],
         }
-        url = f"https://{cfg.local_listener.host}:{cfg.local_listener.port}/api/v1/search"
-        with httpx.Client(verify=local_client_context(cfg.federation_ca), timeout=30) as client:
-            response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
-    if response.status_code != 200:
-        err_console.print(f"[bold red]error ({response.status_code}):[/] {response.text}")
-        raise typer.Exit(2)
-    answer = response.json()
+    answer = post_local(config, "/api/v1/search", body, token)
     if as_json:
-        console.print_json(json.dumps(answer))
+        print_json(answer)
         return
     print_search_answer(answer, identifiers)
 

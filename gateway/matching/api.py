@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gateway.errors import BadRequest
@@ -47,7 +48,9 @@ async def peer_match(call: Annotated[PeerCall, Depends(authenticated_peer)]) -> 
     )
     response = signed_answer(node, MATCH_PATH, outcome.answer.model_dump(mode="json"))
     await run_in_threadpool(audit_match, node, call, request, outcome, response)
-    await run_in_threadpool(observe_match, node, call, request, outcome, policy)
+    # Probing counters only look back over windows: they are kept after the answer has left,
+    # so their write is not on the partner's critical path.
+    response.background = BackgroundTask(observe_match, node, call, request, outcome, policy)
     return response
 
 

@@ -4,6 +4,7 @@ when CORDON_TEST_POSTGRES_URL is set, on SQLite otherwise."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -169,13 +170,21 @@ def _write_intel(folder: Path) -> Path:
     return mapping
 
 
-@pytest.fixture(scope="package")
-def postgres_for_police() -> Iterator[str | None]:
+@contextlib.contextmanager
+def optional_postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database when CORDON_TEST_POSTGRES_URL is set, else None (SQLite).
+    Each federation needs its own: a node's database holds its policy versions."""
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         yield None
         return
     with fresh_postgres_database(base) as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def postgres_for_police() -> Iterator[str | None]:
+    with optional_postgres_database() as url:
         yield url
 
 

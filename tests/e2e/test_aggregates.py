@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from sqlalchemy import create_engine, select
 
 from gateway.audit.store import audit_entries
 from gateway.demo.cluster import AgencySetup, Cluster, provision
-from tests.conftest import POSTGRES_URL_ENV, fresh_postgres_database
+from tests.e2e.conftest import optional_postgres_database
 
 PORTS = ("NLRTM", "BEANR", "DEHAM")
 # Seizure rows per (agency, port): two rows per case; nobody has any at DEHAM.
@@ -124,13 +123,8 @@ def cordon(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def police_database() -> Iterator[str | None]:
-    """This federation's own police database: a node's database holds its policy versions,
-    so two federations must never share one."""
-    base = os.environ.get(POSTGRES_URL_ENV)
-    if not base:
-        yield None
-        return
-    with fresh_postgres_database(base) as url:
+    """This federation's own police database (never the other federation's)."""
+    with optional_postgres_database() as url:
         yield url
 
 
