@@ -121,9 +121,7 @@ class PeerClient:
                         "Content-Type": "application/json",
                     },
                 )
-        except TimeoutError:
-            return done("timeout", detail=f"no answer within {self._deadline:g} s")
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             return done("timeout", detail=f"no answer within {self._deadline:g} s")
         except httpx.HTTPError as exc:
             return done("error", detail=f"transport: {type(exc).__name__}")

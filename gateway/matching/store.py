@@ -150,45 +150,15 @@ class MatchStore:
     ) -> None:
         """Within ``conn``'s transaction, drop what was indexed for ``was_indexed`` and write
         the new token and fingerprint rows."""
-        for chunk in _chunks(was_indexed):
-            conn.execute(
-                delete(match_tokens).where(
-                    and_(match_tokens.c.dataset == dataset, match_tokens.c.record_ref.in_(chunk))
-                )
-            )
-            conn.execute(
-                delete(indexed_records).where(
-                    and_(
-                        indexed_records.c.dataset == dataset,
-                        indexed_records.c.record_ref.in_(chunk),
-                    )
-                )
-            )
+        _delete_records(conn, dataset, was_indexed)
         if token_rows:
             _insert_rows(conn, "match_tokens", TOKEN_COLUMNS, token_rows)
         if fingerprint_rows:
             _insert_rows(conn, "indexed_records", FINGERPRINT_COLUMNS, fingerprint_rows)
 
     def remove_records(self, dataset: str, refs: Iterable[str]) -> int:
-        removed = 0
         with self.engine.begin() as conn:
-            for chunk in _chunks(list(refs)):
-                conn.execute(
-                    delete(match_tokens).where(
-                        and_(
-                            match_tokens.c.dataset == dataset, match_tokens.c.record_ref.in_(chunk)
-                        )
-                    )
-                )
-                removed += conn.execute(
-                    delete(indexed_records).where(
-                        and_(
-                            indexed_records.c.dataset == dataset,
-                            indexed_records.c.record_ref.in_(chunk),
-                        )
-                    )
-                ).rowcount
-        return removed
+            return _delete_records(conn, dataset, list(refs))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Tokens per dataset and identifier type (for status pages and the CLI)."""
@@ -253,7 +223,13 @@ class MatchStore:
 
 
 TOKEN_COLUMNS = (
-    "token", "epoch", "id_type", "dataset", "record_ref", "subject_category", "handling_code",
+    "token",
+    "epoch",
+    "id_type",
+    "dataset",
+    "record_ref",
+    "subject_category",
+    "handling_code",
     "recorded_on",
 )
 
@@ -273,6 +249,23 @@ def _insert_rows(
         f"VALUES ({', '.join(mark for _ in columns)})"
     )
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _delete_records(conn: Connection, dataset: str, refs: Sequence[str]) -> int:
+    """Drop the tokens and fingerprints of ``refs``; returns how many records were indexed."""
+    removed = 0
+    for chunk in _chunks(refs):
+        conn.execute(
+            delete(match_tokens).where(
+                and_(match_tokens.c.dataset == dataset, match_tokens.c.record_ref.in_(chunk))
+            )
+        )
+        removed += conn.execute(
+            delete(indexed_records).where(
+                and_(indexed_records.c.dataset == dataset, indexed_records.c.record_ref.in_(chunk))
+            )
+        ).rowcount
+    return removed
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
