@@ -1,10 +1,16 @@
 """Differentially private aggregates benchmark, each figure beside a baseline measured in the
 same run on the same data:
 
-* DP count, DP sum and DP histogram latency through the whole answerer (policy, ledger charge,
-  pushed-down SQL with contribution bounding and clamping, OpenDP noise, cache write) vs the
-  bare SQL aggregate on the same table (no bounding, no noise, no ledger), warm;
-* the same for a SQL source read in place (bounding by a window function in the query);
+* DP count, DP sum (each unfiltered and filtered to one port) and DP histogram latency through
+  the whole answerer (policy, ledger charge, pushed-down SQL, OpenDP noise, cache write) vs the
+  bare SQL aggregate with the same filter on the same table (no noise, no ledger), warm, for a
+  staged file (rows bounded and clamped when staged, so the bare aggregate on the staged table
+  is the same figure) and for a SQL source read in place (bounding by a window function and
+  clamping by CASE in the query; the bare aggregate there is unbounded);
+* beside each, the pushed-down exact query alone (``SourceDatabases.exact_with_counts``) and
+  the rest of the DP answer (DP minus exact, run by run: policy, ledger reserve and release,
+  noise, cache write, durable commits), the cost every answer pays whatever the data size;
+  and that cost measured directly, as the DP count and sum of a 100-row staged file;
 * for a federated answer of three nodes, the observed error of the combined figure over many
   runs vs the theoretical standard deviation and 95% interval.
 
@@ -22,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +39,7 @@ from sqlalchemy import Engine, text
 from bench.common import machine, median
 from connectors.aggregate_mapping import load_aggregate_declaration
 from gateway.aggregates.cache import AnswerCache
-from gateway.aggregates.declarations import AggregateDatasets
+from gateway.aggregates.declarations import AggregateDatasets, check_query
 from gateway.aggregates.federated import combine
 from gateway.aggregates.ledger import PrivacyLedger
 from gateway.aggregates.noise import calibrate
@@ -72,14 +79,20 @@ rules:
           rho_per_period: 1000000.0
           period: month
 """
+ONE_PORT = {"port": ["NLRTM"]}
 QUESTIONS: dict[str, dict[str, object]] = {
     "count": {"template": "count"},
+    "count, 1 port": {"template": "count", "filters": ONE_PORT},
     "sum": {"template": "sum", "column": "quantity_kg"},
+    "sum, 1 port": {"template": "sum", "column": "quantity_kg", "filters": ONE_PORT},
     "histogram": {"template": "count", "group_by": ["port", "month"]},
 }
+FIXED = ["count", "sum"]
 BARE = {
     "count": "SELECT COUNT(*) FROM {t}",
+    "count, 1 port": "SELECT COUNT(*) FROM {t} WHERE port IN ('NLRTM')",
     "sum": "SELECT SUM(quantity_kg) FROM {t}",
+    "sum, 1 port": "SELECT SUM(quantity_kg) FROM {t} WHERE port IN ('NLRTM')",
     "histogram": "SELECT port, month, COUNT(*) FROM {t} GROUP BY port, month",
 }
 
@@ -122,29 +135,81 @@ def answerer(engine: Engine, declaration: Path) -> AggregateAnswerer:
     )
 
 
-def time_dp(
-    service: AggregateAnswerer, policy: Policy, fields: dict[str, object], runs: int
-) -> float:
-    query = AggregateQuery.model_validate({"dataset": "seizures", "rho": 0.01, **fields})
-    samples = []
-    for run in range(runs + 2):
-        service.cache.refresh("seizures")  # a fresh question each run: nothing from the cache
-        started = time.perf_counter()
-        service.answer(policy, "police", "strategic-analysis", f"bench-{run}", query)
-        if run >= 2:  # the first two warm the engine and the calibration
-            samples.append(time.perf_counter() - started)
-    return median(samples)
+def question(fields: dict[str, object]) -> AggregateQuery:
+    return AggregateQuery.model_validate({"dataset": "seizures", "rho": 0.01, **fields})
 
 
-def time_bare(engine: Engine, statement: str, runs: int) -> float:
-    samples = []
-    for run in range(runs + 2):
-        started = time.perf_counter()
-        with engine.connect() as connection:
-            connection.execute(text(statement)).all()
-        if run >= 2:
-            samples.append(time.perf_counter() - started)
-    return median(samples)
+@dataclass(frozen=True)
+class Timings:
+    """Medians of one question's warm runs; ``rest`` is the median of each run's DP answer
+    minus its exact query: what the answer adds to the pushed-down SQL."""
+
+    bare: float
+    exact: float
+    dp: float
+    rest: float
+
+
+def time_question(
+    service: AggregateAnswerer,
+    engine: Engine,
+    bare: tuple[Engine, str],
+    policy: Policy,
+    fields: dict[str, object],
+    runs: int,
+) -> Timings:
+    """The bare SQL aggregate, the exact query as the answerer pushes it down (staged
+    sources: with its fingerprint checks) and the whole DP answer, interleaved run by run so
+    that a busy machine weighs on all three alike. The first two runs only warm up."""
+    query = question(fields)
+    checked = check_query(service.datasets.get("seizures"), query)
+    sources = SourceDatabases(engine)
+    bare_s: list[float] = []
+    exact_s: list[float] = []
+    dp_s: list[float] = []
+    try:
+        for run in range(runs + 2):
+            started = time.perf_counter()
+            with bare[0].connect() as connection:
+                connection.execute(text(bare[1])).all()
+            bare_done = time.perf_counter()
+            sources.exact_with_counts(checked)
+            exact_done = time.perf_counter()
+            service.cache.refresh("seizures")  # a fresh question each run: nothing cached
+            dp_started = time.perf_counter()
+            service.answer(policy, "police", "strategic-analysis", f"bench-{run}", query)
+            dp_done = time.perf_counter()
+            if run >= 2:
+                bare_s.append(bare_done - started)
+                exact_s.append(exact_done - bare_done)
+                dp_s.append(dp_done - dp_started)
+    finally:
+        sources.close()
+    rest = [dp - exact for dp, exact in zip(dp_s, exact_s, strict=True)]
+    return Timings(median(bare_s), median(exact_s), median(dp_s), median(rest))
+
+
+def print_table(
+    label: str,
+    service: AggregateAnswerer,
+    engine: Engine,
+    bare: tuple[Engine, str],
+    policy: Policy,
+    questions: list[str],
+    runs: int,
+) -> None:
+    print(f"\n{label}: median of {runs} warm runs")
+    print(
+        f"{'question':14} {'bare SQL':>10} {'exact':>10} {'DP answer':>10} {'ratio':>7} "
+        f"{'DP - exact':>11}"
+    )
+    for name in questions:
+        statement = BARE[name].format(t=bare[1])
+        took = time_question(service, engine, (bare[0], statement), policy, QUESTIONS[name], runs)
+        print(
+            f"{name:14} {took.bare * 1000:8.1f}ms {took.exact * 1000:8.1f}ms "
+            f"{took.dp * 1000:8.1f}ms {took.dp / took.bare:6.2f}x {took.rest * 1000:9.1f}ms"
+        )
 
 
 def latency_table(folder: Path, engine: Engine, policy: Policy, runs: int) -> None:
@@ -157,15 +222,31 @@ def latency_table(folder: Path, engine: Engine, policy: Policy, runs: int) -> No
         if label == "staged file":
             started = time.perf_counter()
             [report] = service.refresh()
-            print(f"staged {report.rows_staged:,} rows in {time.perf_counter() - started:.1f} s")
-        print(f"\n{label}: median of {runs} warm runs")
-        print(f"{'question':12} {'bare SQL':>10} {'DP answer':>10} {'ratio':>7}")
-        for name, fields in QUESTIONS.items():
-            bare = time_bare(bare_engine, BARE[name].format(t=table), runs)
-            dp = time_dp(service, policy, fields, runs)
-            print(f"{name:12} {bare * 1000:8.1f}ms {dp * 1000:8.1f}ms {dp / bare:6.2f}x")
+            print(
+                f"staged {report.rows_staged:,} of {report.rows_read:,} rows "
+                f"({report.rows_beyond_bound:,} beyond max_rows_per_unit) "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+        print_table(label, service, engine, (bare_engine, table), policy, list(QUESTIONS), runs)
         service.close()
     source.dispose()
+
+
+def fixed_cost_table(folder: Path, policy: Policy, runs: int) -> None:
+    """The same questions on a 100-row staged file in a node database of its own: the SQL is
+    next to free, so the DP answer is the cost every answer pays (policy, ledger reserve and
+    release, noise, cache write, durable commits) whatever the data size."""
+    tiny = folder / "tiny"
+    tiny.mkdir()
+    write_rows(tiny, 100)
+    engine = open_engine(f"sqlite:///{tiny / 'node.db'}")
+    upgrade(engine)
+    service = answerer(engine, tiny / "staged.yaml")
+    service.refresh()
+    bare = (engine, "aggregate_staged_seizures")
+    print_table("fixed cost, 100-row staged file", service, engine, bare, policy, FIXED, runs)
+    service.close()
+    engine.dispose()
 
 
 def federated_error(runs: int) -> None:
@@ -213,8 +294,10 @@ def main() -> None:
         write_rows(folder, args.rows)
         engine = open_engine(f"sqlite:///{folder / 'node.db'}")
         upgrade(engine)
-        latency_table(folder, engine, load_policy(POLICY), args.runs)
+        policy = load_policy(POLICY)
+        latency_table(folder, engine, policy, args.runs)
         engine.dispose()
+        fixed_cost_table(folder, policy, args.runs)
     federated_error(args.federated_runs)
 
 

@@ -9,22 +9,28 @@ down to the source database, with contribution bounding and clamping done in SQL
     GROUP BY g1, g2
 
 Rows whose group key is not in the public list never reach the answer, so the released keys
-are exactly the public ones (missing keys answer 0), whatever the data holds.
+are exactly the public ones (missing keys answer 0), whatever the data holds. A grouped column
+without a public list yields every non-NULL key the data holds: candidates only, from which a
+DP threshold chooses what is released (``noise.select_keys``).
 
-A file source staged in the node's database (``staging``) carries each row's ordinal within
-its unit already, so its statement filters on that column instead of the window function.
+A file source staged in the node's database (``staging``) holds rows already bounded and
+clamped for the declaration in force, so its statement is a plain aggregate, with no window
+function, no ``CASE`` and no subquery but the one that keeps a count SQLite's ``COUNT(*)``
+fast path. A staged table whose fingerprint is not the declaration's is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Engine,
     Select,
+    TableClause,
     and_,
     case,
     cast,
@@ -42,7 +48,8 @@ from sqlalchemy.pool import NullPool
 from connectors.aggregate_mapping import AggregateDeclaration
 from connectors.mapping_types import SqlSource
 from gateway.aggregates.declarations import CheckedQuery
-from gateway.aggregates.staging import CONTRIBUTION, is_staged, staged_table_name
+from gateway.aggregates.schemas import AggregateQuery
+from gateway.aggregates.staging import staged_table_name, staging_fingerprint, staging_state
 from gateway.errors import CordonError
 
 
@@ -64,7 +71,7 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
     else:
         source = table(
             staged_table_name(declaration.dataset),
-            *(column(name) for name in [*names, CONTRIBUTION]),
+            *(column(name) for name in names),
         )
     unit = source.c[declaration.privacy_unit]
     # A staged table holds no row without a unit (its column is NOT NULL).
@@ -72,7 +79,11 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
     for name, wanted in sorted(query.filters.items()):
         conditions.append(source.c[name].in_(sorted(set(wanted))))
     for name in query.group_by:
-        conditions.append(source.c[name].in_(declaration.columns[name].values))
+        public = declaration.columns[name].values
+        # Keys from the data (for a DP threshold to choose from) are never NULL.
+        conditions.append(source.c[name].in_(public) if public else source.c[name].is_not(None))
+    if not in_place:
+        return _staged_statement(source, query, conditions)
     measured: ColumnElement[int]
     if query.column is None:
         measured = literal(1)
@@ -87,11 +98,7 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
             (value > spec.upper, spec.upper),
             else_=value,
         )
-    contribution: ColumnElement[int] = (
-        func.row_number().over(partition_by=unit, order_by=unit)
-        if in_place
-        else source.c[CONTRIBUTION]
-    )
+    contribution = func.row_number().over(partition_by=unit, order_by=unit)
     bounded = (
         select(
             *(source.c[name].label(f"g{i}") for i, name in enumerate(query.group_by)),
@@ -116,6 +123,41 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
     )
 
 
+def _staged_statement(
+    source: TableClause, query: AggregateQuery, conditions: list[ColumnElement[bool]]
+) -> Select[tuple[object, ...]]:
+    """The statement over staged rows, which were bounded and clamped when staged:
+
+        SELECT g1, g2, SUM(col) AS total, COUNT(*) AS rows FROM staged WHERE ... GROUP BY g1, g2
+        SELECT g1, g2, total, total AS rows
+        FROM (SELECT g1, g2, COUNT(*) AS total FROM staged WHERE ... GROUP BY g1, g2) AS counted
+
+    A count is counted once and copied outside: SQLite takes its ``COUNT(*)`` fast path only
+    when the count is the statement's one column (``COUNT(*), COUNT(*)`` scans every row)."""
+    groups = [source.c[name] for name in query.group_by]
+    labelled = [group.label(f"g{i}") for i, group in enumerate(groups)]
+    if query.column is not None:  # a sum (checked: a count names no column)
+        total = func.sum(source.c[query.column])
+        return (
+            select(*labelled, total.label("total"), func.count().label("rows"))
+            .select_from(source)
+            .where(*conditions)
+            .group_by(*groups)
+        )
+    counted = (
+        select(*labelled, func.count().label("total"))
+        .select_from(source)
+        .where(*conditions)
+        .group_by(*groups)
+        .subquery("counted")
+    )
+    return select(
+        *(counted.c[f"g{i}"] for i in range(len(groups))),
+        counted.c.total,
+        counted.c.total.label("rows"),
+    )
+
+
 class SourceDatabases:
     """Where each dataset's exact aggregate runs: the agency's own database for a SQL source
     (one pooled engine per dataset, opened on first use), the node's database for a staged
@@ -124,7 +166,6 @@ class SourceDatabases:
     def __init__(self, node_engine: Engine) -> None:
         self._node_engine = node_engine
         self._engines: dict[str, Engine] = {}
-        self._staged: set[str] = set()  # once staged, a refresh replaces it in a transaction
 
     @property
     def node_engine(self) -> Engine:
@@ -133,14 +174,17 @@ class SourceDatabases:
     @contextmanager
     def _engine(self, declaration: AggregateDeclaration) -> Iterator[Engine]:
         if not isinstance(declaration.source, SqlSource):
-            if declaration.dataset not in self._staged:
-                if not is_staged(self._node_engine, declaration):
-                    raise SourceUnavailable(
-                        f"aggregate dataset {declaration.dataset!r} is not staged yet "
-                        "(cordon aggregate refresh)"
-                    )
-                self._staged.add(declaration.dataset)
+            # Checked before the aggregate and again after: unchanged, no restage committed in
+            # between, so the aggregate read the rows staged under this declaration (a restage
+            # cannot overtake a read in progress: SQLite's reads take the write lock, and
+            # PostgreSQL's DROP waits for the read's lock).
+            before = self._check_staged(declaration)
             yield self._node_engine
+            if self._check_staged(declaration) != before:
+                raise SourceUnavailable(
+                    f"aggregate dataset {declaration.dataset!r} was restaged while it was "
+                    "read: ask again"
+                )
             return
         engine = self._engines.get(declaration.dataset)
         if engine is None:
@@ -152,6 +196,25 @@ class SourceDatabases:
             self._engines[declaration.dataset] = engine
         yield engine
 
+    def _check_staged(self, declaration: AggregateDeclaration) -> tuple[str, datetime]:
+        """The staging state of a file source; refused when it is not staged, or was staged
+        under another declaration: its rows were bounded and clamped for that one, which the
+        noise would not match."""
+        with self._node_engine.connect() as connection:
+            state = staging_state(connection, declaration.dataset)
+        if state is None:
+            raise SourceUnavailable(
+                f"aggregate dataset {declaration.dataset!r} is not staged yet "
+                "(cordon aggregate refresh)"
+            )
+        if state[0] != staging_fingerprint(declaration):
+            raise SourceUnavailable(
+                f"aggregate dataset {declaration.dataset!r} was staged under a different "
+                "declaration (its privacy unit, max_rows_per_unit or columns changed since): "
+                "run cordon aggregate refresh"
+            )
+        return state
+
     def exact(self, checked: CheckedQuery) -> list[int]:
         """The exact, bounded aggregate for each of ``checked.keys``, in order."""
         return self.exact_with_counts(checked)[0]
@@ -159,6 +222,13 @@ class SourceDatabases:
     def exact_with_counts(self, checked: CheckedQuery) -> tuple[list[int], list[int]]:
         """The exact, bounded aggregate and the bounded row count for each of
         ``checked.keys``, in order, from one scan."""
+        found = self.exact_groups(checked)
+        pairs = [found.get(key, (0, 0)) for key in checked.keys]
+        return [total for total, _ in pairs], [count for _, count in pairs]
+
+    def exact_groups(self, checked: CheckedQuery) -> dict[tuple[str, ...], tuple[int, int]]:
+        """The exact, bounded aggregate and row count of every group the data holds (the
+        candidates a DP threshold chooses keys from), from one scan."""
         statement = exact_statement(checked)
         width = len(checked.query.group_by)
         try:
@@ -170,12 +240,10 @@ class SourceDatabases:
                 f"aggregate source of {checked.declaration.dataset!r} cannot be read "
                 f"({type(exc).__name__})"
             ) from None
-        found = {
+        return {
             tuple(str(v) for v in row[:width]): (_whole(row[width]), _whole(row[width + 1]))
             for row in rows
         }
-        pairs = [found.get(key, (0, 0)) for key in checked.keys]
-        return [total for total, _ in pairs], [count for _, count in pairs]
 
     def close(self) -> None:
         for engine in self._engines.values():

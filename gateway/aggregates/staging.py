@@ -3,41 +3,61 @@ the node's own database (``aggregate_staged_<dataset>``), so that the exact aggr
 pushed down to SQL like any other source. ``cordon aggregate refresh`` restages and starts a
 new cache generation.
 
-Staging also bounds contributions once: every row gets its ordinal within its privacy unit
-(``cordon_contribution``, in file order), so a query needs no window function and runs at the
-speed of a plain ``GROUP BY``. Only the privacy unit and the declared columns are copied; a
-value that is not a whole number in an integer column is staged as NULL (counted, clamped
-like a 0), and rows without a privacy unit are left out.
+Staging applies the declaration in force once, so that a question pays nothing for it: only
+the first ``max_rows_per_unit`` rows of each privacy unit (in file order) are copied, and
+integer values are stored already clamped into their declared bounds (a missing or non-whole
+value is stored as 0 clamped into the bounds, so it is still counted). A DP count is then a
+plain ``COUNT(*)`` and a DP sum a plain ``SUM``. Rows without a privacy unit are left out;
+only the privacy unit and the declared columns are copied.
+
+Rows staged that way are only right for the declaration they were staged under: a larger
+``max_rows_per_unit`` or wider bounds would make the noise too small. So staging records a
+fingerprint of the parts of the declaration it applied (``aggregate_staging_state``), in the
+same transaction as the rows, and the query side refuses a staged table whose fingerprint is
+not the declaration's until ``cordon aggregate refresh`` restages it.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import IO
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
+    DateTime,
     Engine,
-    Integer,
     MetaData,
     String,
     Table,
-    inspect,
+    delete,
+    insert,
+    select,
 )
 
-from connectors.aggregate_mapping import AggregateDeclaration
+from connectors.aggregate_mapping import AggregateColumn, AggregateDeclaration
 from connectors.errors import SourceError
 from connectors.mapping_types import CsvSource, JsonLinesSource
+from gateway.storage.metadata import metadata
 
-CONTRIBUTION = "cordon_contribution"
 BATCH = 5000
 MAX_TEXT = 256
-# Beyond every declared bound (10^12), within BIGINT: clamping in SQL does the rest.
-MAX_WHOLE = 2**62
+# Bumped whenever what a staged row holds changes, so that older staged tables are refused.
+STAGING_FORMAT = 2
+
+aggregate_staging_state = Table(
+    "aggregate_staging_state",
+    metadata,
+    Column("dataset", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("staged_at", DateTime(timezone=True), nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,11 @@ class StagingReport:
     rows_without_unit: int
     generation: int
 
+    @property
+    def rows_beyond_bound(self) -> int:
+        """Rows left out because their unit already had ``max_rows_per_unit`` rows staged."""
+        return self.rows_read - self.rows_staged - self.rows_without_unit
+
 
 def staged_table_name(dataset: str) -> str:
     return f"aggregate_staged_{dataset}"
@@ -60,31 +85,56 @@ def staged_table_name(dataset: str) -> str:
 def staged_table(declaration: AggregateDeclaration) -> Table:
     """The staged table's shape (on its own ``MetaData``: it is not part of the migrations)."""
     columns = [
-        Column(
-            name,
-            BigInteger if spec.kind == "integer" else String(MAX_TEXT),
-            nullable=True,
-        )
+        Column(name, BigInteger, nullable=False)
+        if spec.kind == "integer"
+        else Column(name, String(MAX_TEXT), nullable=True)
         for name, spec in declaration.columns.items()
     ]
     name = staged_table_name(declaration.dataset)
+    # No index: every staged row counts, so a full scan is the right plan.
     return Table(
         name,
         MetaData(),
         Column(declaration.privacy_unit, String(MAX_TEXT), nullable=False),
         *columns,
-        # No index: nearly every row passes the bound, so a full scan is the right plan.
-        Column(CONTRIBUTION, Integer, nullable=False),
     )
 
 
-def is_staged(engine: Engine, declaration: AggregateDeclaration) -> bool:
-    return inspect(engine).has_table(staged_table_name(declaration.dataset))
+def staging_fingerprint(declaration: AggregateDeclaration) -> str:
+    """A digest of what staged rows depend on: the privacy unit, ``max_rows_per_unit`` and
+    each column's name, type and (for integers) bounds. Public values, the description and
+    the source are left out: rows are staged the same whatever they say (a changed source
+    is stale data, which a refresh fixes, not a wrong bound)."""
+    columns = sorted(
+        [name, spec.kind, spec.lower, spec.upper] if spec.kind == "integer" else [name, spec.kind]
+        for name, spec in declaration.columns.items()
+    )
+    applied = {
+        "format": STAGING_FORMAT,
+        "privacy_unit": declaration.privacy_unit,
+        "max_rows_per_unit": declaration.max_rows_per_unit,
+        "columns": columns,
+    }
+    return hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()
 
 
-def stage(engine: Engine, declaration: AggregateDeclaration) -> tuple[int, int, int]:
-    """Replace the staged copy of ``declaration``'s file in one transaction; returns
-    (rows read, rows staged, rows without a privacy unit)."""
+def staging_state(connection: Connection, dataset: str) -> tuple[str, datetime] | None:
+    """The fingerprint ``dataset`` was last staged under and when (``None``: never staged,
+    or staged by a Cordon that did not bound rows when staging)."""
+    state = aggregate_staging_state
+    row = connection.execute(
+        select(state.c.fingerprint, state.c.staged_at).where(state.c.dataset == dataset)
+    ).one_or_none()
+    return None if row is None else (row.fingerprint, row.staged_at)
+
+
+def stage(
+    engine: Engine,
+    declaration: AggregateDeclaration,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> tuple[int, int, int]:
+    """Replace the staged copy of ``declaration``'s file, and the fingerprint it was staged
+    under, in one transaction; returns (rows read, rows staged, rows without a privacy unit)."""
     source = declaration.source
     if not isinstance(source, CsvSource | JsonLinesSource):
         raise ValueError("only file sources are staged")
@@ -101,12 +151,10 @@ def stage(engine: Engine, declaration: AggregateDeclaration) -> tuple[int, int, 
             if unit is None:
                 orphans += 1
                 continue
-            contributions[unit] = ordinal = contributions.get(unit, 0) + 1
-            values: dict[str, object] = {declaration.privacy_unit: unit, CONTRIBUTION: ordinal}
-            for name, spec in declaration.columns.items():
-                raw = row.get(name)
-                values[name] = _whole(raw) if spec.kind == "integer" else _text(raw)
-            batch.append(values)
+            contributions[unit] = contributed = contributions.get(unit, 0) + 1
+            if contributed > declaration.max_rows_per_unit:
+                continue  # counted in the report as read but neither staged nor orphaned
+            batch.append(_staged_row(declaration, unit, row))
             if len(batch) >= BATCH:
                 connection.execute(target.insert(), batch)
                 staged += len(batch)
@@ -114,7 +162,32 @@ def stage(engine: Engine, declaration: AggregateDeclaration) -> tuple[int, int, 
         if batch:
             connection.execute(target.insert(), batch)
             staged += len(batch)
+        _record_fingerprint(connection, declaration, clock())
     return read, staged, orphans
+
+
+def _staged_row(
+    declaration: AggregateDeclaration, unit: str, row: dict[str, object]
+) -> dict[str, object]:
+    values: dict[str, object] = {declaration.privacy_unit: unit}
+    for name, spec in declaration.columns.items():
+        raw = row.get(name)
+        values[name] = _clamped(raw, spec) if spec.kind == "integer" else _text(raw)
+    return values
+
+
+def _record_fingerprint(
+    connection: Connection, declaration: AggregateDeclaration, now: datetime
+) -> None:
+    state = aggregate_staging_state
+    connection.execute(delete(state).where(state.c.dataset == declaration.dataset))
+    connection.execute(
+        insert(state).values(
+            dataset=declaration.dataset,
+            fingerprint=staging_fingerprint(declaration),
+            staged_at=now,
+        )
+    )
 
 
 def _rows(declaration: AggregateDeclaration) -> Iterator[dict[str, object]]:
@@ -150,17 +223,24 @@ def _text(value: object) -> str | None:
     return text[:MAX_TEXT] if text else None
 
 
+def _clamped(value: object, spec: AggregateColumn) -> int:
+    """``value`` clamped into the column's bounds; a missing or non-whole value counts as 0
+    (clamped too): a missing quantity is not a reason to leave a row out of the count that a
+    sum's noise is calibrated for."""
+    number = _whole(value)
+    return max(spec.lower, min(spec.upper, 0 if number is None else number))
+
+
 def _whole(value: object) -> int | None:
-    number: int | None = None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
         try:
-            number = int(value.strip())
+            return int(value.strip())
         except ValueError:
             return None
-    return None if number is None else max(-MAX_WHOLE, min(MAX_WHOLE, number))
+    return None
