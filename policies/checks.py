@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 
 from policies.errors import PolicyIssue, did_you_mean, sort_issues, sub_path
-from policies.model import PERIOD_DAYS, AggregateDataset, MatchGrant, Policy, Rule
+from policies.model import MAX_DELTA, PERIOD_DAYS, AggregateDataset, MatchGrant, Policy, Rule
 
 
 def check_policy(
@@ -81,6 +81,8 @@ class _Checker:
                     sub_path(sub_path("global_caps", dataset), "rho"),
                     f"global cap rho for {dataset!r} must be more than 0, got {cap.rho}",
                 )
+            if cap.delta is not None:
+                self.delta(sub_path(sub_path("global_caps", dataset), "delta"), cap.delta)
         follow_up = policy.follow_up
         if follow_up is not None:
             for key in ("contact_point", "answered_by"):
@@ -191,6 +193,7 @@ class _Checker:
                 f"rho_per_query {grant.rho_per_query} exceeds rho_per_period "
                 f"{grant.rho_per_period}: not even one query would fit in the budget",
             )
+        self.grant_delta(path, dataset, grant)
         cap = self.policy.global_caps.get(dataset)
         if (
             cap is not None
@@ -203,6 +206,49 @@ class _Checker:
                 f"global cap for {dataset!r} ({cap.rho} per {cap.period})",
             )
 
+    def delta(self, path: str, value: float) -> None:
+        if not 0 < value <= MAX_DELTA:
+            self.add(
+                path,
+                f"delta must be more than 0 and at most {MAX_DELTA} (it is the chance that a "
+                f"query's key selection fails to protect a unit), got {value}",
+            )
+
+    def grant_delta(self, path: str, dataset: str, grant: AggregateDataset) -> None:
+        """Key selection by a DP threshold spends delta: the grant names both limits or
+        neither, and one query's delta must fit the period's."""
+        per_query, per_period = grant.delta_per_query, grant.delta_per_period
+        if (per_query is None) != (per_period is None):
+            missing = "delta_per_period" if per_period is None else "delta_per_query"
+            self.add(
+                f"{path}.{missing}",
+                f"{missing} is missing: name both delta_per_query and delta_per_period, or "
+                "neither (groupings then need public values)",
+            )
+            return
+        if per_query is None or per_period is None:
+            return
+        self.delta(f"{path}.delta_per_query", per_query)
+        self.delta(f"{path}.delta_per_period", per_period)
+        if per_query > per_period:
+            self.add(
+                f"{path}.delta_per_query",
+                f"delta_per_query {per_query} exceeds delta_per_period {per_period}: not "
+                "even one query would fit in the budget",
+            )
+        cap = self.policy.global_caps.get(dataset)
+        if (
+            cap is not None
+            and cap.delta is not None
+            and per_period > cap.delta
+            and PERIOD_DAYS[grant.period] <= PERIOD_DAYS[cap.period]
+        ):
+            self.add(
+                f"{path}.delta_per_period",
+                f"delta_per_period {per_period} per {grant.period} exceeds the global delta "
+                f"cap for {dataset!r} ({cap.delta} per {cap.period})",
+            )
+
     def budgets(self) -> None:
         # The ledger keeps one budget per partner, dataset and period: two rules granting the
         # same partner the same dataset with different budgets cannot both hold.
@@ -212,17 +258,23 @@ class _Checker:
             for dataset, grant in datasets.items():
                 for partner in rule.partners:
                     earlier = seen.setdefault((partner, dataset), (index, grant))
-                    budget = (earlier[1].rho_per_period, earlier[1].period)
-                    if budget != (grant.rho_per_period, grant.period):
+                    budget = _budget_terms(earlier[1])
+                    if budget != _budget_terms(grant):
                         self.add(
                             sub_path(
                                 sub_path(f"rules[{index}].aggregate.datasets", dataset),
                                 "rho_per_period",
                             ),
                             f"partner {partner!r} already has a budget of {budget[0]} per "
-                            f"{budget[1]} on {dataset!r} from rules[{earlier[0]}]; give "
-                            "both rules the same rho_per_period and period",
+                            f"{budget[1]}"
+                            + ("" if budget[2] is None else f" (delta {budget[2]})")
+                            + f" on {dataset!r} from rules[{earlier[0]}]; give both rules "
+                            "the same rho_per_period, delta_per_period and period",
                         )
+
+
+def _budget_terms(grant: AggregateDataset) -> tuple[float, str, float | None]:
+    return (grant.rho_per_period, grant.period, grant.delta_per_period)
 
 
 def _context_issues(

@@ -56,7 +56,8 @@ class MatchObligations:
 class AggregateObligations:
     """How the node must answer an allowed aggregate request: suppress groups smaller than
     ``min_group_size``; charge the ledger ``rho`` against ``rho_per_period`` for this partner
-    and dataset per ``period`` and against the global cap (when set) before answering."""
+    and dataset per ``period`` and against the global cap (when set) before answering; a
+    question whose group keys are chosen by a DP threshold also charges delta."""
 
     dataset: str
     columns: frozenset[str]
@@ -68,6 +69,11 @@ class AggregateObligations:
     global_cap_rho: float | None
     global_cap_period: str | None
     mechanism: str = "discrete_gaussian"
+    # Key selection by a DP threshold (columns without public values) spends delta too;
+    # ``None`` means the grant allows only public keys.
+    delta_per_query: float | None = None
+    delta_per_period: float | None = None
+    global_cap_delta: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

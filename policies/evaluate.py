@@ -333,6 +333,9 @@ def _decide_aggregate(policy: Policy, request: AggregateRequest) -> PolicyDecisi
             global_cap_rho=cap.rho if cap is not None else None,
             global_cap_period=cap.period if cap is not None else None,
             mechanism=grant.mechanism,
+            delta_per_query=grant.delta_per_query,
+            delta_per_period=grant.delta_per_period,
+            global_cap_delta=cap.delta if cap is not None else None,
         ),
         rule_ids=(rule.id,),
     )

@@ -159,5 +159,17 @@ def _describe_obligations(decision: PolicyDecision) -> list[str]:
             f"  Minimum group size {aggregate.min_group_size}; {aggregate.mechanism} noise",
             f"  Budget: rho {aggregate.rho_per_query} per query, {aggregate.rho_per_period} "
             f"per {aggregate.period}; global cap {cap}",
+            "  Key selection by DP threshold: "
+            + (
+                f"delta {aggregate.delta_per_query} per query, {aggregate.delta_per_period} per "
+                f"{aggregate.period}"
+                + (
+                    f"; global delta cap {aggregate.global_cap_delta}"
+                    if aggregate.global_cap_delta is not None
+                    else ""
+                )
+                if aggregate.delta_per_query is not None
+                else "not granted (public keys only)"
+            ),
         ]
     return []

@@ -33,11 +33,14 @@ RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$
 Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 Rho = float
+Delta = float
 Names = tuple[str, ...]
 
 # Constraints a DPO's editor shows; the checks in ``checks.py`` enforce them with lines.
 _NON_EMPTY: dict[str, Any] = {"minItems": 1}
 _POSITIVE: dict[str, Any] = {"exclusiveMinimum": 0}
+MAX_DELTA = 1e-4
+_DELTA: dict[str, Any] = {"exclusiveMinimum": 0, "maximum": MAX_DELTA}
 
 
 class PolicySection(BaseModel):
@@ -118,6 +121,19 @@ class AggregateDataset(PolicySection):
         description="Most privacy loss (zCDP rho) the partner may spend on the dataset per period.",
     )
     period: Period = Field(default="month", description="When the per-period budget renews.")
+    delta_per_query: Delta | None = Field(
+        default=None,
+        json_schema_extra=_DELTA,
+        description="Most delta (chance of a privacy failure) one query may spend choosing its "
+        "group keys by a DP threshold, for columns without a public value list; left out means "
+        "groupings need public values.",
+    )
+    delta_per_period: Delta | None = Field(
+        default=None,
+        json_schema_extra=_DELTA,
+        description="Most delta the partner may spend on the dataset per period (with "
+        "delta_per_query).",
+    )
 
 
 class AggregateGrant(PolicySection):
@@ -156,6 +172,12 @@ class GlobalCap(PolicySection):
         json_schema_extra=_POSITIVE, description="Total zCDP rho per period, across all partners."
     )
     period: Period = Field(default="month", description="When the cap renews.")
+    delta: Delta | None = Field(
+        default=None,
+        json_schema_extra=_DELTA,
+        description="Total delta per period across all partners, for group keys chosen by a DP "
+        "threshold; left out means no global delta cap.",
+    )
 
 
 class FollowUp(PolicySection):

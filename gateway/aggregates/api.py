@@ -90,6 +90,11 @@ def _audit(
         detail["rho_charged_nano"] = outcome.rho_charged_nano
         detail["budget_left_nano"] = outcome.aggregate.budget_left_nano
         detail["suppressed"] = sum(g.suppressed for g in outcome.aggregate.groups)
+        selection = outcome.aggregate.key_selection
+        if selection is not None:
+            detail["key_threshold"] = selection.threshold
+            detail["delta_charged_femto"] = selection.delta_charged_femto
+            detail["delta_left_femto"] = selection.delta_left_femto
     node.audit.append(
         AuditEvent(
             channel="peer",
@@ -178,6 +183,7 @@ def _audit_outbound(
                     if p.aggregate is not None
                 },
                 "rho_charged_nano": answer.combined.rho_charged_nano,
+                "delta_charged_femto": answer.combined.delta_charged_femto,
             },
         )
     )

@@ -1,10 +1,19 @@
 """Released answers, kept so that asking the same question again on unchanged data returns
 the same figures at no privacy cost (a fresh noisy answer would let a partner average the
-noise away). A data refresh bumps the dataset's generation, which starts a new cache."""
+noise away). A data refresh bumps the dataset's generation, which starts a new cache.
+
+Identical questions that race are charged once. The first to arrive *claims* the question
+(a row in ``aggregate_claims``) in the very transaction that takes its charge; one that finds
+the claim taken is not charged. Both compute an answer, but only one is ever kept: the first
+``put`` inserts it, releases the claim's charge and removes the claim, and every other caller
+gets the kept answer. A claim left by a crash is completed, free, by the next identical
+question: its charge was paid for exactly one release of this question.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +26,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    delete,
     select,
     update,
 )
@@ -42,6 +52,46 @@ aggregate_answers = Table(
     Column("answer", JSON, nullable=False),
     Column("released_at", DateTime(timezone=True), nullable=False),
 )
+
+
+aggregate_claims = Table(
+    "aggregate_claims",
+    metadata,
+    Column("partner", String(64), primary_key=True),
+    Column("dataset", String(128), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("question", String(64), primary_key=True),
+    Column("charge_id", Integer, nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One partner's question on one generation of a dataset (``question`` is the query's
+    fingerprint)."""
+
+    partner: str
+    dataset: str
+    generation: int
+    question: str
+
+    def where(self, target: Table) -> list[Any]:
+        return [
+            target.c.partner == self.partner,
+            target.c.dataset == self.dataset,
+            target.c.generation == self.generation,
+            target.c.question == self.question,
+        ]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``claim`` found: ``answered`` (an answer is kept: read it), or the charge taken
+    (``charge_id``), or neither (an identical question holds the claim and its charge)."""
+
+    answered: bool = False
+    charge_id: int | None = None
 
 
 class AnswerCache:
@@ -81,50 +131,85 @@ class AnswerCache:
             ).scalar_one()
         return int(value)
 
-    def get(
-        self, partner: str, dataset: str, generation: int, question: str
-    ) -> dict[str, Any] | None:
+    def get(self, question: Question) -> dict[str, Any] | None:
         with self._engine.connect() as connection:
-            answer = connection.execute(
-                select(aggregate_answers.c.answer).where(
-                    aggregate_answers.c.partner == partner,
-                    aggregate_answers.c.dataset == dataset,
-                    aggregate_answers.c.generation == generation,
-                    aggregate_answers.c.question == question,
-                )
-            ).scalar()
+            return self._kept(connection, question)
+
+    @staticmethod
+    def _kept(connection: Connection, question: Question) -> dict[str, Any] | None:
+        answer = connection.execute(
+            select(aggregate_answers.c.answer).where(*question.where(aggregate_answers))
+        ).scalar()
         return dict(answer) if answer is not None else None
+
+    def claim(self, question: Question, charge: Callable[[Connection], int]) -> Claim:
+        """Claim ``question`` and take its charge (``charge`` returns the charge's id) in one
+        transaction, unless an answer is already kept or the question already claimed."""
+        with self._engine.begin() as connection:
+            claimed = self._insert_ignore(
+                connection,
+                aggregate_claims,
+                {
+                    "partner": question.partner,
+                    "dataset": question.dataset,
+                    "generation": question.generation,
+                    "question": question.question,
+                    "charge_id": None,
+                    "claimed_at": self._clock(),
+                },
+            )
+            if self._kept(connection, question) is not None:
+                if claimed:  # the answer was kept between our read and this transaction
+                    connection.execute(
+                        delete(aggregate_claims).where(*question.where(aggregate_claims))
+                    )
+                return Claim(answered=True)
+            if not claimed:
+                return Claim()
+            charge_id = charge(connection)
+            connection.execute(
+                update(aggregate_claims)
+                .where(*question.where(aggregate_claims))
+                .values(charge_id=charge_id)
+            )
+        return Claim(charge_id=charge_id)
 
     def put(
         self,
-        partner: str,
-        dataset: str,
-        generation: int,
-        question: str,
+        question: Question,
         answer: dict[str, Any],
-        also: Callable[[Connection], None] | None = None,
+        release: Callable[[Connection, int], None],
     ) -> dict[str, Any]:
-        """Keep ``answer`` (and run ``also`` in the same transaction); if an identical question
-        raced it in, return the one kept first."""
+        """Keep ``answer`` unless an identical question's answer was kept first, and in the same
+        transaction release the claim's charge (``release``) and drop the claim; return the
+        answer kept."""
         with self._engine.begin() as connection:
-            if also is not None:
-                also(connection)
             self._insert_ignore(
                 connection,
                 aggregate_answers,
                 {
-                    "partner": partner,
-                    "dataset": dataset,
-                    "generation": generation,
-                    "question": question,
+                    "partner": question.partner,
+                    "dataset": question.dataset,
+                    "generation": question.generation,
+                    "question": question.question,
                     "answer": answer,
                     "released_at": self._clock(),
                 },
             )
-        kept = self.get(partner, dataset, generation, question)
+            charge_id = connection.execute(
+                select(aggregate_claims.c.charge_id).where(*question.where(aggregate_claims))
+            ).scalar()
+            if charge_id is not None:
+                release(connection, int(charge_id))
+            connection.execute(delete(aggregate_claims).where(*question.where(aggregate_claims)))
+            kept = self._kept(connection, question)
         return kept if kept is not None else answer
 
     @staticmethod
-    def _insert_ignore(connection: Any, target: Table, values: dict[str, Any]) -> None:
+    def _insert_ignore(connection: Any, target: Table, values: dict[str, Any]) -> bool:
+        """Insert unless the key exists; whether a row was inserted."""
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(dialect.insert(target).values(values).on_conflict_do_nothing())
+        statement = dialect.insert(target).values(values).on_conflict_do_nothing()
+        # RETURNING, not rowcount: the PostgreSQL driver reports no rowcount for this insert.
+        first_key = next(iter(target.primary_key.columns))
+        return connection.execute(statement.returning(first_key)).first() is not None

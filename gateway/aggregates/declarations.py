@@ -1,6 +1,10 @@
 """The aggregate datasets a node declares, and checking a question against its declaration:
-every column must be declared, filters and groupings need a public value list, and a sum
-needs an integer column with bounds. Errors name the offending field."""
+every column must be declared, filters and groupings name categorical columns, and a sum needs
+an integer column with bounds. Errors name the offending field.
+
+A grouped column's keys are public when the declaration lists its values or the question
+filters it to an in-list (the asker's own values); otherwise they must be chosen from the data
+by a DP threshold (``selects_keys``), which the policy has to grant."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from gateway.aggregates.schemas import AggregateQuery
 from gateway.errors import BadRequest, ConfigError, NotFound
 
 MAX_GROUPS = 10_000
+MAX_VALUE_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,10 @@ class CheckedQuery:
     declaration: AggregateDeclaration
     keys: tuple[tuple[str, ...], ...]
     sensitivity: int
+    # True when a grouped column has neither public values nor an in-list filter: the keys
+    # are then chosen by a DP threshold over the data (``noise.select_keys``), ``keys`` is
+    # empty, and the question costs delta as well as rho.
+    selects_keys: bool = False
 
 
 class AggregateDatasets:
@@ -69,18 +78,22 @@ def check_query(declaration: AggregateDeclaration, query: AggregateQuery) -> Che
             raise BadRequest(f"column {name!r} is not declared in {declaration.dataset!r}")
     for name, wanted in query.filters.items():
         public = columns[name].values
-        if columns[name].kind != "categorical" or not public:
-            raise BadRequest(f"filters.{name}: only categorical columns with public values")
+        if columns[name].kind != "categorical":
+            raise BadRequest(f"filters.{name}: only categorical columns can be filtered")
         if not wanted:
             raise BadRequest(f"filters.{name}: list at least one value")
-        unknown = [v for v in wanted if v not in public]
+        if len(wanted) > MAX_GROUPS:
+            raise BadRequest(f"filters.{name}: at most {MAX_GROUPS} values")
+        if any(len(value) > MAX_VALUE_LENGTH for value in wanted):
+            raise BadRequest(f"filters.{name}: a value is longer than {MAX_VALUE_LENGTH}")
+        unknown = [v for v in wanted if v not in public] if public else []
         if unknown:
             raise BadRequest(f"filters.{name}: {len(unknown)} value(s) not in the public list")
     if len(set(query.group_by)) != len(query.group_by):
         raise BadRequest("group_by names a column twice")
     for name in query.group_by:
-        if columns[name].kind != "categorical" or not columns[name].values:
-            raise BadRequest(f"group_by: {name!r} has no public value list")
+        if columns[name].kind != "categorical":
+            raise BadRequest(f"group_by: {name!r} is not a categorical column")
     if query.template == "count":
         if query.column is not None:
             raise BadRequest("column: a count takes no column")
@@ -89,17 +102,24 @@ def check_query(declaration: AggregateDeclaration, query: AggregateQuery) -> Che
         if query.column is None or columns[query.column].kind != "integer":
             raise BadRequest("column: a sum needs a declared integer column")
         magnitude = columns[query.column].magnitude
+    sensitivity = max(1, declaration.max_rows_per_unit * magnitude)
     value_lists = [_group_values(query, declaration, name) for name in query.group_by]
-    keys = tuple(itertools.product(*value_lists))
+    if any(values is None for values in value_lists):
+        return CheckedQuery(query, declaration, (), sensitivity, selects_keys=True)
+    keys = tuple(itertools.product(*(values or () for values in value_lists)))
     if len(keys) > MAX_GROUPS:
         raise BadRequest(f"group_by would release {len(keys)} groups; at most {MAX_GROUPS}")
-    sensitivity = max(1, declaration.max_rows_per_unit * magnitude)
     return CheckedQuery(query, declaration, keys, sensitivity)
 
 
 def _group_values(
     query: AggregateQuery, declaration: AggregateDeclaration, name: str
-) -> tuple[str, ...]:
+) -> tuple[str, ...] | None:
+    """The public keys of a grouped column, or ``None`` when only the data can tell."""
     public = declaration.columns[name].values
     wanted = query.filters.get(name)
-    return public if wanted is None else tuple(v for v in public if v in set(wanted))
+    if wanted is None:
+        return public or None
+    if not public:
+        return tuple(sorted(set(wanted)))
+    return tuple(v for v in public if v in set(wanted))

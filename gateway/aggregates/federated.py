@@ -12,10 +12,12 @@ from collections.abc import Awaitable
 
 from pydantic import ValidationError
 
+from gateway.aggregates.rho import as_delta
 from gateway.aggregates.schemas import (
     AggregateQuery,
     CombinedAggregate,
     CombinedGroup,
+    GroupValue,
     LocalAggregateAnswer,
     LocalAggregateRequest,
     NodeAggregate,
@@ -78,31 +80,58 @@ def _status(query: AggregateQuery, call: PeerCall) -> PeerStatus:
         return PeerStatus(
             agency=call.agency, status="error", detail="answer is to another question"
         )
+    keys = [group.key for group in aggregate.groups]
+    if len(set(keys)) != len(keys) or any(len(key) != len(query.group_by) for key in keys):
+        return PeerStatus(
+            agency=call.agency, status="error", detail="answer's groups are malformed"
+        )
     return PeerStatus(agency=call.agency, status="ok", aggregate=aggregate)
 
 
 def combine(query: AggregateQuery, statuses: tuple[PeerStatus, ...]) -> CombinedAggregate:
+    """Sum the answers key by key over the union of the keys they list (in the order first
+    seen). A key some responders did not list is summed over those that did and says who is
+    missing; its interval covers only their noise."""
     answers: list[NodeAggregate] = [s.aggregate for s in statuses if s.aggregate is not None]
     variance = sum(a.variance for a in answers)
     half = Z95 * math.sqrt(variance)
-    keys = [g.key for g in answers[0].groups] if answers else []
+    by_key: dict[tuple[str, ...], list[tuple[NodeAggregate, GroupValue]]] = {}
+    for answer in answers:
+        seen: set[tuple[str, ...]] = set()
+        for group in answer.groups:
+            if group.key in seen:
+                raise BadRequest(f"{answer.responder} answered one group twice")
+            seen.add(group.key)
+            by_key.setdefault(group.key, []).append((answer, group))
     groups = []
-    for index, key in enumerate(keys):
-        values = [a.groups[index] for a in answers if len(a.groups) > index]
-        if len(values) != len(answers) or any(v.key != key for v in values):
-            raise BadRequest("partners answered with different groups")
-        if any(v.suppressed or v.value is None for v in values):
+    for key, values in by_key.items():
+        missing = tuple(a.responder for a in answers if all(a is not b for b, _ in values))
+        if any(v.suppressed or v.value is None for _, v in values):
             groups.append(
-                CombinedGroup(key=key, value=None, ci_low=None, ci_high=None, suppressed=True)
+                CombinedGroup(
+                    key=key,
+                    value=None,
+                    ci_low=None,
+                    ci_high=None,
+                    suppressed=True,
+                    missing_from=missing,
+                )
             )
             continue
-        total = sum(v.value for v in values if v.value is not None)
+        total = sum(v.value for _, v in values if v.value is not None)
+        spread = half if not missing else Z95 * math.sqrt(sum(a.variance for a, _ in values))
         groups.append(
             CombinedGroup(
-                key=key, value=total, ci_low=total - half, ci_high=total + half, suppressed=False
+                key=key,
+                value=total,
+                ci_low=total - spread,
+                ci_high=total + spread,
+                suppressed=False,
+                missing_from=missing,
             )
         )
     charged = sum(a.rho_charged_nano for a in answers)
+    delta = sum(a.key_selection.delta_charged_femto for a in answers if a.key_selection)
     return CombinedAggregate(
         responders=tuple(a.responder for a in answers),
         variance=variance,
@@ -111,4 +140,6 @@ def combine(query: AggregateQuery, statuses: tuple[PeerStatus, ...]) -> Combined
         rho_charged_nano=charged,
         budget_left_min=min((a.budget_left for a in answers), default=None),
         groups=tuple(groups),
+        delta_charged=as_delta(delta),
+        delta_charged_femto=delta,
     )

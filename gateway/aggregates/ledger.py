@@ -8,6 +8,10 @@ conditional ``UPDATE ... SET spent_nano = spent_nano + :n WHERE spent_nano + :n 
 if either matches no row the transaction rolls back and nothing is charged. The charge is
 recorded as ``reserved`` and marked ``released`` once the answer leaves. Nothing is ever
 refunded: a crash or failure after the reservation keeps the charge.
+
+A question whose group keys are chosen by a DP threshold also spends delta (approximate zCDP:
+rho and delta each add up under composition). Delta is kept beside rho in the same rows, in
+whole femto-delta (10^-15), and debited by the same conditional ``UPDATE``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.aggregates.rho import as_rho, nano_floor
+from gateway.aggregates.rho import as_delta, as_rho, femto_floor, nano_floor
 from gateway.errors import BadRequest, BudgetExhausted
 from gateway.storage.metadata import metadata
 
@@ -43,6 +47,7 @@ privacy_budgets = Table(
     Column("dataset", String(128), primary_key=True),
     Column("period", String(16), primary_key=True),
     Column("spent_nano", BigInteger, nullable=False),
+    Column("spent_delta_femto", BigInteger, nullable=False, server_default="0"),
 )
 
 privacy_charges = Table(
@@ -54,6 +59,7 @@ privacy_charges = Table(
     Column("period", String(16), nullable=False),
     Column("global_period", String(16), nullable=True),
     Column("rho_nano", BigInteger, nullable=False),
+    Column("delta_femto", BigInteger, nullable=False, server_default="0"),
     Column("state", String(16), nullable=False),
     Column("reference", String(128), nullable=False),
     Column("reserved_at", DateTime(timezone=True), nullable=False),
@@ -76,7 +82,9 @@ def period_key(period: str, when: datetime) -> str:
 @dataclass(frozen=True)
 class Budget:
     """What to charge against, in nano-rho: the partner's limit per ``period`` and, when the
-    policy sets one, the dataset's global cap per ``global_period``."""
+    policy sets one, the dataset's global cap per ``global_period``; likewise for delta in
+    femto-delta (0 when the policy grants no key selection; no global delta cap when
+    ``global_delta_limit_femto`` is ``None``)."""
 
     partner: str
     dataset: str
@@ -85,6 +93,9 @@ class Budget:
     period: str
     global_limit_nano: int | None = None
     global_period: str | None = None
+    delta_per_query_femto: int = 0
+    delta_limit_femto: int = 0
+    global_delta_limit_femto: int | None = None
 
     @classmethod
     def in_rho(
@@ -96,8 +107,11 @@ class Budget:
         period: str,
         global_limit: float | None = None,
         global_period: str | None = None,
+        delta_per_query: float | None = None,
+        delta_limit: float | None = None,
+        global_delta_limit: float | None = None,
     ) -> Budget:
-        """A budget from the policy's figures in rho (each rounded down to nano-rho)."""
+        """A budget from the policy's figures in rho and delta (each rounded down)."""
         return cls(
             partner,
             dataset,
@@ -106,6 +120,9 @@ class Budget:
             period,
             None if global_limit is None else nano_floor(global_limit),
             global_period,
+            0 if delta_per_query is None else femto_floor(delta_per_query),
+            0 if delta_limit is None else femto_floor(delta_limit),
+            None if global_delta_limit is None else femto_floor(global_delta_limit),
         )
 
 
@@ -114,6 +131,16 @@ class Charge:
     id: int
     rho_nano: int
     budget_left_nano: int
+    delta_femto: int = 0
+    delta_left_femto: int = 0
+
+    @property
+    def delta(self) -> float:
+        return as_delta(self.delta_femto)
+
+    @property
+    def delta_left(self) -> float:
+        return as_delta(self.delta_left_femto)
 
     @property
     def rho(self) -> float:
@@ -129,68 +156,104 @@ class PrivacyLedger:
         self._engine = engine
         self._clock = clock
 
-    def reserve(self, budget: Budget, rho_nano: int, reference: str) -> Charge:
-        """Debit ``rho_nano`` from the partner's and the global budget, atomically, or raise
-        ``BudgetExhausted`` (or ``BadRequest`` for an invalid amount) having charged nothing."""
-        if isinstance(rho_nano, bool) or not isinstance(rho_nano, int):
-            raise TypeError("the ledger charges whole nano-rho")
+    def reserve(
+        self,
+        budget: Budget,
+        rho_nano: int,
+        reference: str,
+        delta_femto: int = 0,
+        connection: Connection | None = None,
+    ) -> Charge:
+        """Debit ``rho_nano`` (and ``delta_femto``) from the partner's and the global budget,
+        atomically, or raise ``BudgetExhausted`` (or ``BadRequest`` for an invalid amount)
+        having charged nothing. With ``connection``, within the caller's transaction (which
+        must then roll back on the exception)."""
+        if connection is None:
+            with self._engine.begin() as own:
+                return self.reserve(budget, rho_nano, reference, delta_femto, own)
+        for amount in (rho_nano, delta_femto):
+            if isinstance(amount, bool) or not isinstance(amount, int):
+                raise TypeError("the ledger charges whole nano-rho and femto-delta")
         if not 1 <= rho_nano <= budget.per_query_nano:
             raise BadRequest(
                 f"rho {as_rho(rho_nano)!r} must be more than 0 and within the per-query cap "
                 f"{as_rho(budget.per_query_nano)!r}"
             )
-        rho = rho_nano
+        if not 0 <= delta_femto <= budget.delta_per_query_femto:
+            raise BadRequest(
+                f"delta {as_delta(delta_femto)!r} is not within the per-query delta cap "
+                f"{as_delta(budget.delta_per_query_femto)!r}"
+            )
+        rho, delta = rho_nano, delta_femto
         now = self._clock()
         period = period_key(budget.period, now)
-        rows = [(budget.partner, period, budget.limit_nano)]
+        rows: list[tuple[str, str, int, int | None]] = [
+            (budget.partner, period, budget.limit_nano, budget.delta_limit_femto)
+        ]
         global_period = None
         if budget.global_limit_nano is not None and budget.global_period is not None:
             global_period = period_key(budget.global_period, now)
-            rows.append((GLOBAL, global_period, budget.global_limit_nano))
-        with self._engine.begin() as connection:
-            for partner, key, limit in rows:
-                self._ensure_row(connection, partner, budget.dataset, key)
-                debited = connection.execute(
-                    update(privacy_budgets)
-                    .where(
-                        privacy_budgets.c.partner == partner,
-                        privacy_budgets.c.dataset == budget.dataset,
-                        privacy_budgets.c.period == key,
-                        privacy_budgets.c.spent_nano + rho <= limit,
-                    )
-                    .values(spent_nano=privacy_budgets.c.spent_nano + rho)
-                ).rowcount
-                if debited != 1:
-                    # Leaving the block by an exception rolls back any debit already taken.
-                    whose = "the global cap" if partner == GLOBAL else "the partner's budget"
-                    raise BudgetExhausted(
-                        f"rho {as_rho(rho)} does not fit in {whose} for {budget.dataset!r} "
-                        "this period"
-                    )
-            charge_id = connection.execute(
-                privacy_charges.insert().values(
-                    partner=budget.partner,
-                    dataset=budget.dataset,
-                    period=period,
-                    global_period=global_period,
-                    rho_nano=rho,
-                    state="reserved",
-                    reference=reference,
-                    reserved_at=now,
-                )
-            ).inserted_primary_key
-            left = min(
-                limit - self._spent(connection, partner, budget.dataset, key)
-                for partner, key, limit in rows
+            rows.append(
+                (GLOBAL, global_period, budget.global_limit_nano, budget.global_delta_limit_femto)
             )
-        return Charge(int(charge_id[0]) if charge_id else 0, rho, max(0, left))
+        for partner, key, limit, delta_limit in rows:
+            self._ensure_row(connection, partner, budget.dataset, key)
+            conditions = [
+                privacy_budgets.c.partner == partner,
+                privacy_budgets.c.dataset == budget.dataset,
+                privacy_budgets.c.period == key,
+                privacy_budgets.c.spent_nano + rho <= limit,
+            ]
+            if delta and delta_limit is not None:
+                conditions.append(privacy_budgets.c.spent_delta_femto + delta <= delta_limit)
+            debited = connection.execute(
+                update(privacy_budgets)
+                .where(*conditions)
+                .values(
+                    spent_nano=privacy_budgets.c.spent_nano + rho,
+                    spent_delta_femto=privacy_budgets.c.spent_delta_femto + delta,
+                )
+            ).rowcount
+            if debited != 1:
+                # The exception rolls back the transaction: any debit already taken too.
+                whose = "the global cap" if partner == GLOBAL else "the partner's budget"
+                spend = f"rho {as_rho(rho)}" + (f" and delta {as_delta(delta)}" if delta else "")
+                raise BudgetExhausted(
+                    f"{spend} does not fit in {whose} for {budget.dataset!r} this period"
+                )
+        charge_id = connection.execute(
+            privacy_charges.insert().values(
+                partner=budget.partner,
+                dataset=budget.dataset,
+                period=period,
+                global_period=global_period,
+                rho_nano=rho,
+                delta_femto=delta,
+                state="reserved",
+                reference=reference,
+                reserved_at=now,
+            )
+        ).inserted_primary_key
+        spent = {
+            (partner, key): self._spent_both(connection, partner, budget.dataset, key)
+            for partner, key, _, _ in rows
+        }
+        left = min(limit - spent[partner, key][0] for partner, key, limit, _ in rows)
+        delta_left = min(
+            delta_limit - spent[partner, key][1]
+            for partner, key, _, delta_limit in rows
+            if delta_limit is not None
+        )
+        return Charge(
+            int(charge_id[0]) if charge_id else 0, rho, max(0, left), delta, max(0, delta_left)
+        )
 
-    def release(self, charge: Charge, connection: Connection | None = None) -> None:
+    def release(self, charge_id: int, connection: Connection | None = None) -> None:
         """Mark a reserved charge released: its answer has left. The rho stays spent. With
         ``connection``, within the caller's transaction (the answer is kept in the same one)."""
         statement = (
             update(privacy_charges)
-            .where(privacy_charges.c.id == charge.id)
+            .where(privacy_charges.c.id == charge_id)
             .values(state="released", released_at=self._clock())
         )
         if connection is not None:
@@ -217,20 +280,52 @@ class PrivacyLedger:
         with self._engine.connect() as connection:
             return self._spent(connection, partner, dataset, period)
 
+    def delta_left(self, budget: Budget) -> int:
+        """Femto-delta the partner may still spend on the dataset this period."""
+        now = self._clock()
+        with self._engine.connect() as connection:
+            key = period_key(budget.period, now)
+            left = (
+                budget.delta_limit_femto
+                - self._spent_both(connection, budget.partner, budget.dataset, key)[1]
+            )
+            if budget.global_delta_limit_femto is not None and budget.global_period is not None:
+                key = period_key(budget.global_period, now)
+                spent = self._spent_both(connection, GLOBAL, budget.dataset, key)[1]
+                left = min(left, budget.global_delta_limit_femto - spent)
+        return max(0, left)
+
+    def spent_delta(self, partner: str, dataset: str, period: str) -> int:
+        """Femto-delta spent by ``partner`` (``GLOBAL`` for everyone) in ``period``."""
+        with self._engine.connect() as connection:
+            return self._spent_both(connection, partner, dataset, period)[1]
+
+    @classmethod
+    def _spent(cls, connection: Connection, partner: str, dataset: str, period: str) -> int:
+        return cls._spent_both(connection, partner, dataset, period)[0]
+
     @staticmethod
-    def _spent(connection: Connection, partner: str, dataset: str, period: str) -> int:
-        value = connection.execute(
-            select(privacy_budgets.c.spent_nano).where(
+    def _spent_both(
+        connection: Connection, partner: str, dataset: str, period: str
+    ) -> tuple[int, int]:
+        row = connection.execute(
+            select(privacy_budgets.c.spent_nano, privacy_budgets.c.spent_delta_femto).where(
                 privacy_budgets.c.partner == partner,
                 privacy_budgets.c.dataset == dataset,
                 privacy_budgets.c.period == period,
             )
-        ).scalar()
-        return int(value or 0)
+        ).first()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     @staticmethod
     def _ensure_row(connection: Connection, partner: str, dataset: str, period: str) -> None:
-        values = {"partner": partner, "dataset": dataset, "period": period, "spent_nano": 0}
+        values = {
+            "partner": partner,
+            "dataset": dataset,
+            "period": period,
+            "spent_nano": 0,
+            "spent_delta_femto": 0,
+        }
         if connection.dialect.name == "postgresql":
             connection.execute(
                 postgresql.insert(privacy_budgets).values(values).on_conflict_do_nothing()

@@ -53,7 +53,32 @@ def check_rho(rho: float, per_query_nano: int | None = None) -> int:
 
 
 def _nano(rho: float, rounding: str) -> int:
-    if not math.isfinite(rho) or rho < 0:
-        raise ValueError(f"not a privacy loss: {rho!r}")
-    scaled = Decimal(float(rho)) * NANO_PER_RHO
+    return _scaled(rho, NANO_PER_RHO, rounding)
+
+
+def _scaled(loss: float, units: int, rounding: str) -> int:
+    if not math.isfinite(loss) or loss < 0:
+        raise ValueError(f"not a privacy loss: {loss!r}")
+    scaled = Decimal(float(loss)) * units
     return min(MAX_NANO, int(scaled.to_integral_value(rounding=rounding)))
+
+
+# Delta (the chance that a key selection fails to protect a unit) is counted the same way, in
+# whole femto-delta (10^-15): a policy's 1e-6 per month is 10^9 of them, and OpenDP's measured
+# delta is rounded up.
+FEMTO_PER_DELTA = 10**15
+
+
+def femto_floor(delta: float) -> int:
+    """``delta`` in whole femto-delta, rounded down (for limits)."""
+    return _scaled(delta, FEMTO_PER_DELTA, ROUND_FLOOR)
+
+
+def femto_ceil(delta: float) -> int:
+    """``delta`` in whole femto-delta, rounded up (for losses measured by OpenDP)."""
+    return _scaled(delta, FEMTO_PER_DELTA, ROUND_CEILING)
+
+
+def as_delta(femto: int) -> float:
+    """Femto-delta as a float for display."""
+    return femto / FEMTO_PER_DELTA

@@ -2,7 +2,8 @@
 
 A question is a fixed template (``count`` or a bounded ``sum`` of an integer column), optional
 equality / in-list filters on categorical columns, an optional grouping by one or two
-categorical columns with public values, and the privacy loss (zCDP rho) the asker will spend.
+categorical columns (keys from the public value list, or chosen by a DP threshold where there
+is none), and the privacy loss (zCDP rho) the asker will spend.
 """
 
 from __future__ import annotations
@@ -66,8 +67,22 @@ class GroupValue(_Strict):
     suppressed: bool = False
 
 
+class KeySelection(_Strict):
+    """How the keys of a grouping without public values were chosen: a group is listed only
+    if its noisy count reached ``threshold`` (so listed counts lean high, and groups that are
+    absent may still hold a few records). The delta spent is charged beside rho."""
+
+    threshold: int
+    scale: float
+    delta_charged: float
+    delta_charged_femto: int = Field(ge=0)
+    delta_left: float
+    delta_left_femto: int = Field(ge=0)
+
+
 class NodeAggregate(_Strict):
-    """One node's noisy answer: its values and how they were made."""
+    """One node's noisy answer: its values and how they were made (``key_selection`` when its
+    group keys were chosen by a DP threshold)."""
 
     responder: str
     dataset: str
@@ -83,6 +98,7 @@ class NodeAggregate(_Strict):
     cached: bool
     min_group_size: int
     groups: tuple[GroupValue, ...]
+    key_selection: KeySelection | None = None
 
 
 class PeerAggregateAnswer(_Strict):
@@ -107,13 +123,16 @@ class PeerStatus(_Strict):
 
 class CombinedGroup(_Strict):
     """The sum over the peers that answered the group; ``None`` if any of them suppressed it
-    (a partial sum would be misread as a total)."""
+    (a partial sum would be misread as a total). ``missing_from`` names responders that did
+    not list the key at all (below their DP threshold, or outside their public values): the
+    sum and its interval cover only the others."""
 
     key: tuple[str, ...]
     value: int | None
     ci_low: float | None
     ci_high: float | None
     suppressed: bool
+    missing_from: tuple[str, ...] = ()
 
 
 class CombinedAggregate(_Strict):
@@ -128,6 +147,8 @@ class CombinedAggregate(_Strict):
     rho_charged_nano: int
     budget_left_min: float | None
     groups: tuple[CombinedGroup, ...]
+    delta_charged: float = 0.0
+    delta_charged_femto: int = 0
 
 
 class LocalAggregateAnswer(_Strict):

@@ -51,7 +51,8 @@ def print_staging(reports: list[StagingReport]) -> None:
     for report in reports:
         where = (
             f"{report.rows_staged:,} rows staged of {report.rows_read:,} read "
-            f"({report.rows_without_unit:,} without a privacy unit)"
+            f"({report.rows_without_unit:,} without a privacy unit, "
+            f"{report.rows_beyond_bound:,} beyond max_rows_per_unit)"
             if report.staged
             else "read in place from its SQL source"
         )
@@ -136,48 +137,82 @@ def aggregate_table(answer: dict[str, Any]) -> Table:
         table.add_column(status["agency"], justify="right")
     table.add_column("combined (95% interval)", justify="right")
     by_agency = {s["agency"]: s.get("aggregate") for s in statuses}
-    for index, group in enumerate(combined["groups"]):
+    groups_of = {
+        agency: {tuple(g["key"]): g for g in aggregate["groups"]}
+        for agency, aggregate in by_agency.items()
+        if aggregate is not None
+    }
+    partial = False
+    for group in combined["groups"]:
+        key = tuple(group["key"])
         cells = []
         for status in statuses:
             aggregate = by_agency[status["agency"]]
             if aggregate is None:
                 cells.append(f"[dim]{status['status']}[/]")
                 continue
-            mine = aggregate["groups"][index]
-            cells.append("[yellow]suppressed[/]" if mine["suppressed"] else str(mine["value"]))
+            mine = groups_of[status["agency"]].get(key)
+            if mine is None:
+                cells.append("[dim]below threshold[/]" if aggregate.get("key_selection") else "-")
+            else:
+                cells.append("[yellow]suppressed[/]" if mine["suppressed"] else str(mine["value"]))
         if group["suppressed"]:
             total = "[yellow]suppressed[/]"
         else:
             total = f"{group['value']} [{group['ci_low']:.0f}, {group['ci_high']:.0f}]"
+        if group.get("missing_from"):
+            partial = True
+            total += " *"
         table.add_row(" / ".join(group["key"]) or "total", *cells, total)
+    if partial:
+        table.caption = (
+            "* summed over the nodes that listed the group (keys chosen by DP threshold)"
+        )
     return table
 
 
 def budget_table(answer: dict[str, Any]) -> Table:
-    table = Table(title="privacy loss (zCDP rho)")
-    for name in ("node", "status", "mechanism", "noise scale", "rho charged", "budget left"):
+    statuses = _statuses(answer)
+    selected = any((s.get("aggregate") or {}).get("key_selection") for s in statuses)
+    table = Table(title="privacy loss (zCDP rho" + (", delta" if selected else "") + ")")
+    names = ["node", "status", "noise", "scale", "rho charged", "budget left"]
+    if selected:
+        names += ["threshold", "delta", "delta left"]
+    for name in names:
         table.add_column(name, justify="left" if name in ("node", "status") else "right")
-    for status in _statuses(answer):
+    for status in statuses:
         aggregate = status.get("aggregate")
         if aggregate is None:
-            table.add_row(status["agency"], status["status"], "", "", "", "")
+            table.add_row(status["agency"], status["status"], *[""] * (len(names) - 2))
             continue
-        table.add_row(
+        row = [
             status["agency"],
             "cached" if aggregate["cached"] else "ok",
-            aggregate["mechanism"],
+            aggregate["mechanism"].removeprefix("discrete_"),
             f"{aggregate['scale']:.2f}",
             f"{aggregate['rho_charged']:.4f}",
             f"{aggregate['budget_left']:.4f}",
-        )
+        ]
+        if selected:
+            chosen = aggregate.get("key_selection")
+            row += (
+                [str(chosen["threshold"]), f"{chosen['delta_charged']:.1e}",
+                 f"{chosen['delta_left']:.1e}"]
+                if chosen
+                else ["public keys", "0", ""]
+            )  # fmt: skip
+        table.add_row(*row)
     combined = answer["combined"]
     left = combined["budget_left_min"]
-    table.add_row(
+    row = [
         "combined",
         f"{len(combined['responders'])} nodes",
         "",
         f"±{combined['ci95_half_width']:.1f}",
         f"{combined['rho_charged']:.4f}",
         "" if left is None else f"min {left:.4f}",
-    )
+    ]
+    if selected:
+        row += ["", f"{combined.get('delta_charged', 0.0):.1e}", ""]
+    table.add_row(*row)
     return table

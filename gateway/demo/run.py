@@ -74,6 +74,15 @@ AGGREGATE_QUESTION: dict[str, Any] = {
 }
 
 
+# Seizures by commodity: the declarations list no public commodities, so each node chooses
+# which commodities to release by a DP threshold (and charges delta for it).
+KEY_SELECTION_QUESTION: dict[str, Any] = {
+    "purpose": "strategic-analysis",
+    "case_reference": "TRENDS-2025-COMMODITIES",
+    "query": {"dataset": "seizures", "template": "count", "group_by": ["commodity"], "rho": 0.05},
+}
+
+
 def stage_aggregates(cluster: Cluster) -> None:
     """What ``cordon aggregate refresh`` does on each node: stage file sources."""
     for member in cluster.nodes.values():
@@ -85,19 +94,19 @@ def stage_aggregates(cluster: Cluster) -> None:
             node.close()
 
 
-def run_aggregate(cluster: Cluster, console: Console, by: str = "customs") -> dict[str, Any]:
+def run_aggregate(
+    cluster: Cluster,
+    console: Console,
+    by: str = "customs",
+    question: dict[str, Any] = AGGREGATE_QUESTION,
+) -> dict[str, Any]:
     with cluster.nodes[by].client() as client:
-        response = client.post("/api/v1/aggregate", json=AGGREGATE_QUESTION)
+        response = client.post("/api/v1/aggregate", json=question)
     if response.status_code != 200:
         raise RuntimeError(f"aggregate by {by} failed: {response.status_code} {response.text}")
     answer: dict[str, Any] = response.json()
     console.print(aggregate_table(answer))
     console.print(budget_table(answer))
-    console.print(
-        "[italic]Each node added its own discrete Gaussian noise (OpenDP) after charging its "
-        "privacy ledger; the combined figure is the sum with its 95% interval. A node whose "
-        "policy grants no aggregates to the asker answers 'denied'.[/]\n"
-    )
     return answer
 
 
@@ -212,6 +221,18 @@ def run_demo(
             failed += f
         console.print("[bold]5.[/] a federated, differentially private aggregate\n")
         run_aggregate(cluster, console)
+        console.print(
+            "[italic]Each node added its own discrete Gaussian noise (OpenDP) after charging "
+            "its privacy ledger; the combined figure is the sum with its 95% interval. A node "
+            "whose policy grants no aggregates to the asker answers 'denied'.[/]\n"
+        )
+        console.print("[bold]6.[/] group keys no list makes public, chosen by a DP threshold\n")
+        run_aggregate(cluster, console, question=KEY_SELECTION_QUESTION)
+        console.print(
+            "[italic]No node publishes its list of commodities: each released only those whose "
+            "noisy count passed its threshold, charging delta (the chance a rare commodity "
+            "slips through) beside rho.[/]\n"
+        )
         verdict = "[bold green]as planted[/]" if failed == 0 else "[bold red]NOT as planted[/]"
         console.print(
             f"{passed} of {passed + failed} hit/no-hit outcomes {verdict}; no raw identifier "

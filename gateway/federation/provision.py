@@ -143,7 +143,8 @@ def init_node(folder: Path, federation: FederationFiles, spec: NodeSpec) -> Path
     ca_key = load_ec_key_pem(federation.ca_key.read_bytes())
     ca_cert = load_cert_pem(federation.ca_cert.read_bytes())
     hosts = tuple(
-        h for h in dict.fromkeys((*spec.tls_names, spec.host, "localhost", "127.0.0.1"))
+        h
+        for h in dict.fromkeys((*spec.tls_names, spec.host, "localhost", "127.0.0.1"))
         if h not in ("0.0.0.0", "::")  # noqa: S104 - wildcard binds are not names
     )
     tls_key, tls_cert = issue_node_certificate(ca_key, ca_cert, spec.agency, hosts=hosts)

@@ -40,6 +40,7 @@ max_rows_per_unit: 4
 columns:
   port: {{type: categorical, values: [NLRTM, BEANR, DEHAM]}}
   month: {{type: categorical, values: ["2025-01", "2025-02"]}}
+  commodity: {{type: categorical}}
   quantity_kg: {{type: integer, lower: 0, upper: 2000}}
 """
 
@@ -55,14 +56,16 @@ rules:
     aggregate:
       datasets:
         seizures:
-          columns: [port, month, quantity_kg]
-          group_by: [[port], [port, month]]
+          columns: [port, month, commodity, quantity_kg]
+          group_by: [[port], [port, month], [commodity]]
           min_group_size: {min_group_size}
           rho_per_query: 0.5
           rho_per_period: 1.0
           period: month
+          delta_per_query: 1.0e-8
+          delta_per_period: 1.0e-6
 global_caps:
-  seizures: {{rho: 3.0, period: month}}
+  seizures: {{rho: 3.0, period: month, delta: 3.0e-6}}
 """
 GRANTS = {"customs": "police, intel", "police": "customs, intel", "intel": "customs"}
 # Intel suppresses groups under 20: its DEHAM count (0, noise scale 8) is suppressed with
@@ -71,6 +74,8 @@ MIN_GROUP_SIZE = {"customs": 1, "police": 1, "intel": 20}
 
 
 def rows_of(agency: str) -> list[dict[str, object]]:
+    """Two rows per case; every commodity is cocaine but for the first NLRTM case's, which
+    no other case shares (its key must never be released)."""
     rows: list[dict[str, object]] = []
     for port, count in ROWS[agency].items():
         for i in range(count):
@@ -79,6 +84,7 @@ def rows_of(agency: str) -> list[dict[str, object]]:
                     "case_id": f"{agency}-{port}-{i // 2}",
                     "port": port,
                     "month": "2025-01" if i % 3 else "2025-02",
+                    "commodity": f"rare-{agency}" if (port, i // 2) == ("NLRTM", 0) else "cocaine",
                     "quantity_kg": 10 + i,
                 }
             )
@@ -89,8 +95,9 @@ def write_agency(folder: Path, agency: str) -> Path:
     folder.mkdir(parents=True)
     rows = rows_of(agency)
     if agency == "customs":
-        lines = ["case_id,port,month,quantity_kg"]
-        lines += [f"{r['case_id']},{r['port']},{r['month']},{r['quantity_kg']}" for r in rows]
+        columns = ("case_id", "port", "month", "commodity", "quantity_kg")
+        lines = [",".join(columns)]
+        lines += [",".join(str(r[c]) for c in columns) for r in rows]
         (folder / "seizures.csv").write_text("\n".join(lines) + "\n")
         source = "{kind: csv, path: seizures.csv}"
     elif agency == "police":
@@ -99,10 +106,12 @@ def write_agency(folder: Path, agency: str) -> Path:
     else:
         with sqlite3.connect(folder / "watch.db") as db:
             db.execute(
-                "CREATE TABLE seizures (case_id TEXT, port TEXT, month TEXT, quantity_kg INT)"
+                "CREATE TABLE seizures (case_id TEXT, port TEXT, month TEXT, commodity TEXT,"
+                " quantity_kg INT)"
             )
             db.executemany(
-                "INSERT INTO seizures VALUES (:case_id, :port, :month, :quantity_kg)", rows
+                "INSERT INTO seizures VALUES (:case_id, :port, :month, :commodity, :quantity_kg)",
+                rows,
             )
         db.close()
         source = "{kind: sql, url: 'sqlite:///watch.db', table: seizures}"
@@ -319,3 +328,37 @@ def test_cordon_aggregate_prints_values_intervals_and_budget(
     answer = json.loads(as_json.stdout)
     assert answer["combined"]["rho_charged_nano"] == 0  # the same question: from the cache
     assert [g["key"] for g in answer["combined"]["groups"]] == [[p] for p in PORTS]
+
+
+def test_keys_without_a_public_list_are_chosen_by_each_nodes_dp_threshold(
+    aggregates_federation: Cluster,
+) -> None:
+    answer = ask(aggregates_federation, "customs", group_by=["commodity"])
+    combined = answer["combined"]
+    assert set(combined["responders"]) == {"customs", "police", "intel"}
+    # Every node holds cocaine in well over 100 rows; each one's rare commodity is one case.
+    assert [(g["key"], g["missing_from"]) for g in combined["groups"]] == [(["cocaine"], [])]
+    nodes = [answer["own"]["aggregate"], *(p["aggregate"] for p in answer["peers"])]
+    for node in nodes:
+        selection = node["key_selection"]
+        assert [g["key"] for g in node["groups"]] == [["cocaine"]]
+        assert node["groups"][0]["value"] >= selection["threshold"]
+        assert 0 < selection["delta_charged_femto"] <= 10**7
+        assert node["rho_charged_nano"] == RHO * NANO
+    assert combined["delta_charged_femto"] == sum(
+        n["key_selection"]["delta_charged_femto"] for n in nodes
+    )
+    police = next(p["aggregate"] for p in answer["peers"] if p["agency"] == "police")
+    for _ in range(50):  # the audit entry may be written just after the answer left
+        entries = [
+            row["outcome"]
+            for row in audit_rows(aggregates_federation, "police")
+            if row["outcome"].get("key_threshold") is not None
+        ]
+        if entries:
+            break
+        time.sleep(0.1)
+    assert [e["delta_charged_femto"] for e in entries] == [
+        police["key_selection"]["delta_charged_femto"]
+    ]
+    assert entries[0]["key_threshold"] == police["key_selection"]["threshold"]

@@ -212,3 +212,53 @@ def test_check_policy_reports_contradictions_of_a_policy_built_in_code() -> None
 
 def test_issue_without_a_line_formats_without_one() -> None:
     assert PolicyIssue(None, "rules[0]", "x").format("customs.yaml") == "customs.yaml: rules[0]: x"
+
+
+DELTA = "          delta_per_query: 1.0e-8\n          delta_per_period: 1.0e-6\n"
+
+
+def with_delta(delta: str = DELTA, cap: str = "  seizures: {rho: 4.0, period: month}") -> str:
+    period = "          rho_per_period: 1.0\n"
+    text = TEXT.replace(period, period + delta)
+    return text.replace("  seizures: {rho: 4.0, period: month}", cap)
+
+
+def test_delta_for_key_selection_is_granted_with_both_limits() -> None:
+    policy = load_policy(with_delta())
+    grant = policy.rules[1].aggregate.datasets["seizures"]  # type: ignore[union-attr]
+    assert (grant.delta_per_query, grant.delta_per_period) == (1e-8, 1e-6)
+    assert check(with_delta()) == []
+
+
+@pytest.mark.parametrize(
+    ("delta", "cap", "path", "fragment"),
+    [
+        ("          delta_per_query: 1.0e-8\n", None, "delta_per_period",
+         "delta_per_period is missing: name both"),
+        ("          delta_per_period: 1.0e-6\n", None, "delta_per_query",
+         "delta_per_query is missing: name both"),
+        ("          delta_per_query: 1.0e-6\n          delta_per_period: 1.0e-8\n", None,
+         "delta_per_query", "delta_per_query 1e-06 exceeds delta_per_period 1e-08"),
+        ("          delta_per_query: 0.01\n          delta_per_period: 0.02\n", None,
+         "delta_per_query", "delta must be more than 0 and at most 0.0001"),
+        ("          delta_per_query: 0\n          delta_per_period: 1.0e-6\n", None,
+         "delta_per_query", "delta must be more than 0"),
+        (DELTA, "  seizures: {rho: 4.0, period: month, delta: 1.0e-7}", "delta_per_period",
+         "delta_per_period 1e-06 per month exceeds the global delta cap for 'seizures' "
+         "(1e-07 per month)"),
+    ],
+)  # fmt: skip
+def test_bad_delta_limits_are_refused_naming_the_key(
+    delta: str, cap: str | None, path: str, fragment: str
+) -> None:
+    text = with_delta(delta) if cap is None else with_delta(delta, cap)
+    issues = issues_of(text)
+    found = [i for i in issues if i.path == f"rules[1].aggregate.datasets.seizures.{path}"]
+    assert found, issues
+    assert fragment in found[0].message
+
+
+def test_global_delta_cap_out_of_range_is_refused() -> None:
+    issues = issues_of(with_delta(cap="  seizures: {rho: 4.0, delta: 0.5}"))
+    assert [i.path for i in issues] == ["global_caps.seizures.delta"]
+    assert "at most 0.0001" in issues[0].message

@@ -131,3 +131,16 @@ def test_text_rendering_of_a_denied_aggregate() -> None:
     text = explain(load(base()), request).to_text()
     assert "Decision: DENIED: no rule allows partner 'police' this aggregate" in text
     assert "group by overall totals" in text
+
+
+def test_allowed_aggregate_text_states_the_delta_for_key_selection() -> None:
+    request = AggregateRequest("intel", "strategic-analysis", "seizures", (), ("port",), 0.05)
+    document = base()
+    plain = explain(load(document), request).to_text()
+    assert "  Key selection by DP threshold: not granted (public keys only)" in plain
+    for rule in document["rules"]:
+        grant = (rule.get("aggregate") or {}).get("datasets", {}).get("seizures")
+        if grant is not None:
+            grant.update({"delta_per_query": 1e-8, "delta_per_period": 1e-6})
+    granted = explain(load(document), request).to_text()
+    assert "  Key selection by DP threshold: delta 1e-08 per query, 1e-06 per month" in granted

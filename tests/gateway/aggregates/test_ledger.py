@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from gateway.aggregates.ledger import GLOBAL, Budget, PrivacyLedger, privacy_charges
-from gateway.aggregates.rho import check_rho, nano_ceil, nano_floor
+from gateway.aggregates.rho import check_rho, femto_floor, nano_ceil, nano_floor
 from gateway.errors import BadRequest, BudgetExhausted
 from gateway.storage.database import open_engine, upgrade
 from tests.gateway.aggregates.conftest import NOW
@@ -96,7 +96,7 @@ def test_a_float_amount_is_refused_by_the_ledger(node_engine: Engine) -> None:
 def test_released_charge_is_never_refunded(node_engine: Engine) -> None:
     ledger = ledger_on(node_engine)
     charge = ledger.reserve(BUDGET, RHO, "r")
-    ledger.release(charge)
+    ledger.release(charge.id)
     assert ledger.spent("police", "seizures", "2024-06") == RHO
     with node_engine.connect() as connection:
         assert connection.execute(select(privacy_charges.c.state)).scalar_one() == "released"
@@ -166,3 +166,36 @@ def test_200_concurrent_charges_on_postgres_exactly_k_succeed(postgres_url: str)
 @pytest.mark.postgres
 def test_200_charges_from_two_processes_on_postgres_exactly_k_succeed(postgres_url: str) -> None:
     assert_exactly_k_from_two_processes(postgres_url)
+
+
+DELTA_BUDGET = Budget.in_rho(
+    "police", "seizures", 0.5, 1.0, "month", 4.0, "month",
+    delta_per_query=1e-8, delta_limit=1e-6, global_delta_limit=1.5e-8,
+)  # fmt: skip
+
+
+def test_delta_is_debited_beside_rho_against_the_partner_and_the_global_cap(
+    node_engine: Engine,
+) -> None:
+    ledger = ledger_on(node_engine)
+    first = ledger.reserve(DELTA_BUDGET, RHO, "d1", delta_femto=10**7)
+    # The global delta cap is the tighter one.
+    assert (first.delta_femto, first.delta_left_femto) == (10**7, femto_floor(1.5e-8) - 10**7)
+    with pytest.raises(BudgetExhausted, match=r"delta .* global cap"):
+        ledger.reserve(DELTA_BUDGET, RHO, "d2", delta_femto=10**7)
+    # Refused as a whole: neither the rho nor the partner's delta was taken.
+    assert ledger.spent("police", "seizures", "2024-06") == RHO
+    assert ledger.spent_delta("police", "seizures", "2024-06") == 10**7
+    assert ledger.spent_delta(GLOBAL, "seizures", "2024-06") == 10**7
+    # A question without key selection still fits: it spends no delta.
+    assert ledger.reserve(DELTA_BUDGET, RHO, "d3").delta_femto == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 10**7 + 1])
+def test_delta_outside_the_per_query_cap_is_refused_uncharged(
+    node_engine: Engine, bad: int
+) -> None:
+    ledger = ledger_on(node_engine)
+    with pytest.raises(BadRequest, match="delta"):
+        ledger.reserve(DELTA_BUDGET, RHO, "bad", delta_femto=bad)
+    assert charges(node_engine) == 0
