@@ -30,9 +30,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.storage.metadata import metadata
+from gateway.storage.statements import insert_ignore
 
 aggregate_generations = Table(
     "aggregate_generations",
@@ -111,7 +111,7 @@ class AnswerCache:
     def refresh(self, dataset: str) -> int:
         """Start a new generation for ``dataset`` (its data changed); returns it."""
         with self._engine.begin() as connection:
-            self._insert_ignore(
+            insert_ignore(
                 connection,
                 aggregate_generations,
                 {"dataset": dataset, "generation": 0, "refreshed_at": self._clock()},
@@ -146,7 +146,7 @@ class AnswerCache:
         """Claim ``question`` and take its charge (``charge`` returns the charge's id) in one
         transaction, unless an answer is already kept or the question already claimed."""
         with self._engine.begin() as connection:
-            claimed = self._insert_ignore(
+            claimed = insert_ignore(
                 connection,
                 aggregate_claims,
                 {
@@ -184,7 +184,7 @@ class AnswerCache:
         transaction release the claim's charge (``release``) and drop the claim; return the
         answer kept."""
         with self._engine.begin() as connection:
-            self._insert_ignore(
+            insert_ignore(
                 connection,
                 aggregate_answers,
                 {
@@ -204,12 +204,3 @@ class AnswerCache:
             connection.execute(delete(aggregate_claims).where(*question.where(aggregate_claims)))
             kept = self._kept(connection, question)
         return kept if kept is not None else answer
-
-    @staticmethod
-    def _insert_ignore(connection: Any, target: Table, values: dict[str, Any]) -> bool:
-        """Insert unless the key exists; whether a row was inserted."""
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(target).values(values).on_conflict_do_nothing()
-        # RETURNING, not rowcount: the PostgreSQL driver reports no rowcount for this insert.
-        first_key = next(iter(target.primary_key.columns))
-        return connection.execute(statement.returning(first_key)).first() is not None

@@ -32,11 +32,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.aggregates.rho import as_delta, as_rho, femto_floor, nano_floor
 from gateway.errors import BadRequest, BudgetExhausted
 from gateway.storage.metadata import metadata
+from gateway.storage.statements import insert_ignore
 
 GLOBAL = "*"
 
@@ -319,18 +319,14 @@ class PrivacyLedger:
 
     @staticmethod
     def _ensure_row(connection: Connection, partner: str, dataset: str, period: str) -> None:
-        values = {
-            "partner": partner,
-            "dataset": dataset,
-            "period": period,
-            "spent_nano": 0,
-            "spent_delta_femto": 0,
-        }
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                postgresql.insert(privacy_budgets).values(values).on_conflict_do_nothing()
-            )
-        else:
-            connection.execute(
-                sqlite.insert(privacy_budgets).values(values).on_conflict_do_nothing()
-            )
+        insert_ignore(
+            connection,
+            privacy_budgets,
+            {
+                "partner": partner,
+                "dataset": dataset,
+                "period": period,
+                "spent_nano": 0,
+                "spent_delta_femto": 0,
+            },
+        )
