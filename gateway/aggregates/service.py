@@ -1,6 +1,8 @@
 """The peer-side aggregate answerer: policy, declaration, cache, ledger, exact SQL, noise —
-in that order, so that nothing noisy is computed before its rho is charged, and a repeated
-question on unchanged data costs nothing.
+in that order, so that nothing noisy is computed before its rho (and, for keys chosen by a DP
+threshold, its delta) is charged, and a repeated question on unchanged data costs nothing. An
+identical question racing one that holds the charge computes under that charge: only one of
+their answers is ever kept and released (``cache``).
 
 Groups below the policy's minimum size are suppressed on a *noisy* count (deciding on the
 exact count would itself leak). For a count that is the released figure; for a sum, a
@@ -197,8 +199,9 @@ class AggregateAnswerer:
         claim = self._cache.claim(question, charge)
         if claim.answered:
             kept = self._cache.get(question)
-            if kept is not None:
-                return AggregateOutcome(self._from_cache(kept, budget), decision, 0)
+            if kept is None:  # pragma: no cover - kept answers are never deleted
+                raise RuntimeError("an answer kept for this question has gone")
+            return AggregateOutcome(self._from_cache(kept, budget), decision, 0)
         taken = charges[0] if charges else None
         aggregate = self._measure(checked, obligations, plan, taken, budget)
         kept = self._cache.put(
