@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from gateway.aggregates.staging import StagingReport
@@ -117,9 +118,9 @@ def query(
 
 def print_aggregate_answer(answer: dict[str, Any]) -> None:
     """Per group: each node's noisy value and the combined value with its 95% interval; then
-    per node: mechanism, noise scale, rho charged and budget left."""
-    console.print(aggregate_table(answer))
-    console.print(budget_table(answer))
+    per node: mechanism, noise scale, rho charged and budget left (and the delta of keys
+    chosen by a DP threshold)."""
+    print_tables(answer)
 
 
 def _statuses(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,47 +173,65 @@ def aggregate_table(answer: dict[str, Any]) -> Table:
 
 
 def budget_table(answer: dict[str, Any]) -> Table:
-    statuses = _statuses(answer)
-    selected = any((s.get("aggregate") or {}).get("key_selection") for s in statuses)
-    table = Table(title="privacy loss (zCDP rho" + (", delta" if selected else "") + ")")
+    table = Table(title="privacy loss (zCDP rho)")
     names = ["node", "status", "noise", "scale", "rho charged", "budget left"]
-    if selected:
-        names += ["threshold", "delta", "delta left"]
     for name in names:
         table.add_column(name, justify="left" if name in ("node", "status") else "right")
-    for status in statuses:
+    for status in _statuses(answer):
         aggregate = status.get("aggregate")
         if aggregate is None:
-            table.add_row(status["agency"], status["status"], *[""] * (len(names) - 2))
+            table.add_row(status["agency"], status["status"], "", "", "", "")
             continue
-        row = [
+        table.add_row(
             status["agency"],
             "cached" if aggregate["cached"] else "ok",
             aggregate["mechanism"].removeprefix("discrete_"),
             f"{aggregate['scale']:.2f}",
             f"{aggregate['rho_charged']:.4f}",
             f"{aggregate['budget_left']:.4f}",
-        ]
-        if selected:
-            chosen = aggregate.get("key_selection")
-            row += (
-                [str(chosen["threshold"]), f"{chosen['delta_charged']:.1e}",
-                 f"{chosen['delta_left']:.1e}"]
-                if chosen
-                else ["public keys", "0", ""]
-            )  # fmt: skip
-        table.add_row(*row)
+        )
     combined = answer["combined"]
     left = combined["budget_left_min"]
-    row = [
+    table.add_row(
         "combined",
         f"{len(combined['responders'])} nodes",
         "",
         f"±{combined['ci95_half_width']:.1f}",
         f"{combined['rho_charged']:.4f}",
         "" if left is None else f"min {left:.4f}",
-    ]
-    if selected:
-        row += ["", f"{combined.get('delta_charged', 0.0):.1e}", ""]
-    table.add_row(*row)
+    )
     return table
+
+
+def selection_table(answer: dict[str, Any]) -> Table | None:
+    """Per node, how its group keys were chosen by a DP threshold and the delta that cost;
+    ``None`` when every node answered over public keys."""
+    statuses = [s for s in _statuses(answer) if s.get("aggregate")]
+    if not any(s["aggregate"].get("key_selection") for s in statuses):
+        return None
+    table = Table(title="keys chosen by DP threshold (delta)")
+    for name in ("node", "threshold", "delta charged", "delta left"):
+        table.add_column(name, justify="left" if name == "node" else "right")
+    for status in statuses:
+        chosen = status["aggregate"].get("key_selection")
+        if chosen is None:
+            table.add_row(status["agency"], "public keys", "0", "")
+            continue
+        table.add_row(
+            status["agency"],
+            str(chosen["threshold"]),
+            f"{chosen['delta_charged']:.2e}",
+            f"{chosen['delta_left']:.2e}",
+        )
+    table.add_row("combined", "", f"{answer['combined'].get('delta_charged', 0.0):.2e}", "")
+    return table
+
+
+def print_tables(answer: dict[str, Any], out: Console = console) -> None:
+    """The aggregate, the rho each node charged and, when keys were chosen by a DP
+    threshold, the delta."""
+    out.print(aggregate_table(answer))
+    out.print(budget_table(answer))
+    chosen = selection_table(answer)
+    if chosen is not None:
+        out.print(chosen)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from gateway.cli.aggregate import aggregate_table, budget_table
+from gateway.cli.aggregate import print_tables
 from gateway.demo.cluster import AgencySetup, Cluster, provision
 from gateway.demo.data import DemoData, DemoSearch, generate, seizure_declarations
 from gateway.node import build_node
@@ -105,8 +105,7 @@ def run_aggregate(
     if response.status_code != 200:
         raise RuntimeError(f"aggregate by {by} failed: {response.status_code} {response.text}")
     answer: dict[str, Any] = response.json()
-    console.print(aggregate_table(answer))
-    console.print(budget_table(answer))
+    print_tables(answer, console)
     return answer
 
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import math
 
 import pytest
+from rich.console import Console
 
 from gateway.aggregates.federated import Z95, _status, combine
 from gateway.aggregates.schemas import (
     AggregateQuery,
     GroupValue,
     KeySelection,
+    LocalAggregateAnswer,
     NodeAggregate,
     PeerStatus,
 )
+from gateway.cli.aggregate import print_tables
 from gateway.errors import BadRequest
 from gateway.federation.client import PeerCall
 
@@ -122,3 +125,29 @@ def test_a_peer_answer_with_a_group_twice_or_a_key_of_the_wrong_width_is_an_erro
         assert (status.status, status.detail) == ("error", "answer's groups are malformed")
     fine = {"responder": "police", "request_jti": "j", "aggregate": good.model_dump(mode="json")}
     assert _status(QUERY, PeerCall("police", "ok", 1.0, "j", fine)).status == "ok"
+
+
+def rendered(answer: LocalAggregateAnswer) -> str:
+    out = Console(record=True, width=120)
+    print_tables(answer.model_dump(mode="json"), out)
+    return out.export_text()
+
+
+def test_printed_answer_shows_keys_below_a_nodes_threshold_and_the_delta_per_node() -> None:
+    statuses = (
+        node("customs", 16.0, {"NLRTM": 100, "BEANR": 40}, delta_femto=9_818_868),
+        node("police", 9.0, {"NLRTM": 50}, delta_femto=9_818_868),
+    )
+    answer = LocalAggregateAnswer(
+        query=QUERY, own=statuses[0], peers=statuses[1:], combined=combine(QUERY, statuses)
+    )
+    text = rendered(answer)
+    beanr = next(line for line in text.splitlines() if "BEANR" in line)
+    assert "below threshold" in beanr and "40 [" in beanr and "*" in beanr
+    assert "keys chosen by DP threshold (delta)" in text
+    assert text.count("9.82e-09") == 2 and "1.96e-08" in text
+    public = (node("customs", 4.0, {"NLRTM": 1}),)
+    plain = LocalAggregateAnswer(
+        query=QUERY, own=public[0], peers=(), combined=combine(QUERY, public)
+    )
+    assert "delta" not in rendered(plain)
