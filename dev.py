@@ -26,9 +26,17 @@ STAMP = VENV / ".cordon-installed"
 
 
 def _run(*args: str | Path) -> None:
-    result = subprocess.run([str(a) for a in args], cwd=ROOT, check=False)  # noqa: S603
-    if result.returncode != 0:
-        sys.exit(result.returncode)
+    process = subprocess.Popen([str(a) for a in args], cwd=ROOT)  # noqa: S603
+    while True:
+        try:
+            returncode = process.wait()
+            break
+        except KeyboardInterrupt:
+            # Ctrl-C reached the child too: let it shut down in its own time (the demo stops
+            # its three nodes), instead of killing it mid-cleanup.
+            continue
+    if returncode != 0:
+        sys.exit(returncode)
 
 
 def setup() -> None:

@@ -80,7 +80,13 @@ def query(
     template: Annotated[str, typer.Option(help="count or sum.")] = "count",
     column: Annotated[str | None, typer.Option(help="The integer column of a sum.")] = None,
     group_by: Annotated[
-        str | None, typer.Option("--group-by", help="One or two columns, comma-separated.")
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="One or two columns, comma-separated. A column with no public values gets "
+            "its keys chosen by each node's DP threshold (costs delta where the policy "
+            "grants it).",
+        ),
     ] = None,
     filters: Annotated[
         list[str] | None, typer.Option("--filter", help="COLUMN=VALUE[,VALUE...] (repeatable).")
@@ -169,6 +175,10 @@ def aggregate_table(answer: dict[str, Any]) -> Table:
         table.caption = (
             "* summed over the nodes that listed the group (keys chosen by DP threshold)"
         )
+    elif not combined["groups"] and any(
+        (s.get("aggregate") or {}).get("key_selection") for s in statuses
+    ):
+        table.caption = "no group passed any node's DP threshold"
     return table
 
 
@@ -235,3 +245,6 @@ def print_tables(answer: dict[str, Any], out: Console = console) -> None:
     chosen = selection_table(answer)
     if chosen is not None:
         out.print(chosen)
+    for status in _statuses(answer):
+        if status["status"] not in ("ok", "cached") and status.get("detail"):
+            out.print(f"[dim]{status['agency']}: {status['status']}: {status['detail']}[/]")

@@ -151,3 +151,14 @@ def test_printed_answer_shows_keys_below_a_nodes_threshold_and_the_delta_per_nod
         query=QUERY, own=public[0], peers=(), combined=combine(QUERY, public)
     )
     assert "delta" not in rendered(plain)
+
+
+def test_printed_answer_says_why_a_node_did_not_answer_and_when_no_key_passed() -> None:
+    empty = node("customs", 16.0, {}, delta_femto=5)
+    refused = PeerStatus(agency="police", status="bad_request", detail="mechanism: not this one")
+    answer = LocalAggregateAnswer(
+        query=QUERY, own=empty, peers=(refused,), combined=combine(QUERY, (empty, refused))
+    )
+    text = rendered(answer)
+    assert "no group passed any node's DP threshold" in text
+    assert "police: bad_request: mechanism: not this one" in text
