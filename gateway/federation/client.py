@@ -128,7 +128,7 @@ class PeerClient:
         if response.status_code in (401, 403, 429):
             return done("denied", detail=_error_detail(response))
         if response.status_code != 200:
-            return done("error", detail=f"HTTP {response.status_code}")
+            return done("error", detail=_error_detail(response))
         if len(response.content) > MAX_ANSWER_BYTES:
             return done("error", detail="answer too large")
         signature = response.headers.get(SIGNATURE_HEADER)
@@ -168,11 +168,14 @@ class PeerClient:
 
 
 def _error_detail(response: httpx.Response) -> str:
+    """The status and, when the peer said why (its ``detail``), the first 200 characters of
+    that: shown to the asking analyst, never trusted for anything else."""
+    status = f"HTTP {response.status_code}"
     try:
         body = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}"
+        return status
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, str):
-        return detail[:200]
-    return f"HTTP {response.status_code}"
+        return f"{status}: {detail[:200]}"
+    return status

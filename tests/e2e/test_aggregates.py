@@ -362,3 +362,19 @@ def test_keys_without_a_public_list_are_chosen_by_each_nodes_dp_threshold(
         police["key_selection"]["delta_charged_femto"]
     ]
     assert entries[0]["key_threshold"] == police["key_selection"]["threshold"]
+
+
+def test_a_question_every_node_refuses_says_why_for_each_uncharged(
+    aggregates_federation: Cluster,
+) -> None:
+    answer = ask(
+        aggregates_federation, "customs", group_by=["commodity"], mechanism="discrete_laplace"
+    )
+    assert answer["own"]["status"] == "bad_request"
+    assert "discrete_gaussian" in answer["own"]["detail"]
+    for peer in answer["peers"]:
+        assert peer["status"] == "error"
+        assert peer["detail"].startswith("HTTP 400: mechanism:")
+        assert "discrete_gaussian" in peer["detail"]
+    assert answer["combined"]["responders"] == []
+    assert answer["combined"]["rho_charged_nano"] == 0
