@@ -128,7 +128,9 @@ class PeerClient:
         if response.status_code in (401, 403, 429):
             return done("denied", detail=_error_detail(response))
         if response.status_code != 200:
-            return done("error", detail=_error_detail(response))
+            status = f"HTTP {response.status_code}"
+            said = _error_detail(response)
+            return done("error", detail=status if said == status else f"{status}: {said}")
         if len(response.content) > MAX_ANSWER_BYTES:
             return done("error", detail="answer too large")
         signature = response.headers.get(SIGNATURE_HEADER)
@@ -168,14 +170,13 @@ class PeerClient:
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """The status and, when the peer said why (its ``detail``), the first 200 characters of
-    that: shown to the asking analyst, never trusted for anything else."""
-    status = f"HTTP {response.status_code}"
+    """Why the peer refused (its ``detail``, first 200 characters), or the HTTP status when it
+    did not say: shown to the asking analyst, never trusted for anything else."""
     try:
         body = response.json()
     except ValueError:
-        return status
+        return f"HTTP {response.status_code}"
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, str):
-        return f"{status}: {detail[:200]}"
-    return status
+        return detail[:200]
+    return f"HTTP {response.status_code}"
