@@ -69,13 +69,12 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
             schema=declaration.source.schema,
         )
     else:
+        # A staged table holds the declared columns only: no privacy unit, no row without one.
         source = table(
             staged_table_name(declaration.dataset),
-            *(column(name) for name in names),
+            *(column(name) for name in declaration.columns),
         )
-    unit = source.c[declaration.privacy_unit]
-    # A staged table holds no row without a unit (its column is NOT NULL).
-    conditions: list[ColumnElement[bool]] = [unit.is_not(None)] if in_place else []
+    conditions: list[ColumnElement[bool]] = []
     for name, wanted in sorted(query.filters.items()):
         conditions.append(source.c[name].in_(sorted(set(wanted))))
     for name in query.group_by:
@@ -84,6 +83,8 @@ def exact_statement(checked: CheckedQuery) -> Select[tuple[object, ...]]:
         conditions.append(source.c[name].in_(public) if public else source.c[name].is_not(None))
     if not in_place:
         return _staged_statement(source, query, conditions)
+    unit = source.c[declaration.privacy_unit]
+    conditions.append(unit.is_not(None))
     measured: ColumnElement[int]
     if query.column is None:
         measured = literal(1)

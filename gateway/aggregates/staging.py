@@ -7,8 +7,9 @@ Staging applies the declaration in force once, so that a question pays nothing f
 the first ``max_rows_per_unit`` rows of each privacy unit (in file order) are copied, and
 integer values are stored already clamped into their declared bounds (a missing or non-whole
 value is stored as 0 clamped into the bounds, so it is still counted). A DP count is then a
-plain ``COUNT(*)`` and a DP sum a plain ``SUM``. Rows without a privacy unit are left out;
-only the privacy unit and the declared columns are copied.
+plain ``COUNT(*)`` and a DP sum a plain ``SUM``. Rows without a privacy unit are left out.
+Only the declared columns are copied: the privacy unit (a case or person reference) is read to
+bound the rows and never leaves the agency's own file.
 
 Rows staged that way are only right for the declaration they were staged under: a larger
 ``max_rows_per_unit`` or wider bounds would make the noise too small. So staging records a
@@ -49,7 +50,7 @@ from gateway.storage.metadata import metadata
 BATCH = 5000
 MAX_TEXT = 256
 # Bumped whenever what a staged row holds changes, so that older staged tables are refused.
-STAGING_FORMAT = 2
+STAGING_FORMAT = 3  # 3: the privacy unit is no longer copied
 
 aggregate_staging_state = Table(
     "aggregate_staging_state",
@@ -92,12 +93,7 @@ def staged_table(declaration: AggregateDeclaration) -> Table:
     ]
     name = staged_table_name(declaration.dataset)
     # No index: every staged row counts, so a full scan is the right plan.
-    return Table(
-        name,
-        MetaData(),
-        Column(declaration.privacy_unit, String(MAX_TEXT), nullable=False),
-        *columns,
-    )
+    return Table(name, MetaData(), *columns)
 
 
 def staging_fingerprint(declaration: AggregateDeclaration) -> str:
@@ -154,7 +150,7 @@ def stage(
             contributions[unit] = contributed = contributions.get(unit, 0) + 1
             if contributed > declaration.max_rows_per_unit:
                 continue  # counted in the report as read but neither staged nor orphaned
-            batch.append(_staged_row(declaration, unit, row))
+            batch.append(_staged_row(declaration, row))
             if len(batch) >= BATCH:
                 connection.execute(target.insert(), batch)
                 staged += len(batch)
@@ -166,10 +162,8 @@ def stage(
     return read, staged, orphans
 
 
-def _staged_row(
-    declaration: AggregateDeclaration, unit: str, row: dict[str, object]
-) -> dict[str, object]:
-    values: dict[str, object] = {declaration.privacy_unit: unit}
+def _staged_row(declaration: AggregateDeclaration, row: dict[str, object]) -> dict[str, object]:
+    values: dict[str, object] = {}
     for name, spec in declaration.columns.items():
         raw = row.get(name)
         values[name] = _clamped(raw, spec) if spec.kind == "integer" else _text(raw)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, column, event, inspect, select, table, text
 
 from connectors.aggregate_mapping import AggregateDeclaration, load_aggregate_declaration
 from connectors.errors import SourceError
@@ -192,17 +192,22 @@ def test_sql_source_on_postgres_is_pushed_down_with_bounding_and_clamping(
         source.dispose()
 
 
-def staged_rows(engine: Engine) -> list[tuple[object, ...]]:
+def staged_rows(engine: Engine, key: str = "port") -> list[tuple[object, ...]]:
+    staged = table("aggregate_staged_seizures", column(key), column("quantity_kg"))
     with engine.connect() as connection:
-        return [
-            tuple(row)
-            for row in connection.execute(
-                text(
-                    "SELECT case_id, quantity_kg FROM aggregate_staged_seizures "
-                    "ORDER BY case_id, quantity_kg"
-                )
-            )
-        ]
+        rows = connection.execute(
+            select(staged.c[key], staged.c.quantity_kg).order_by(staged.c[key], "quantity_kg")
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_the_staged_copy_holds_the_declared_columns_and_never_the_privacy_unit(
+    node_engine: Engine, tmp_path: Path
+) -> None:
+    declaration = write_csv(tmp_path, [("C1", "NLRTM", "2024-01", 10)], DECLARATION)
+    answerer_on(node_engine, declaration).refresh()
+    columns = {c["name"] for c in inspect(node_engine).get_columns("aggregate_staged_seizures")}
+    assert columns == {"port", "month", "quantity_kg"}
 
 
 def test_staging_keeps_each_units_first_rows_and_clamps_integers(
@@ -226,16 +231,16 @@ def test_staging_keeps_each_units_first_rows_and_clamps_integers(
         # C1's first four rows in file order; every value clamped into [5, 1000] and a value
         # that is missing or not whole staged as 0 clamped (5).
         assert staged_rows(node_db) == [
-            ("C1", 10),
-            ("C1", 20),
-            ("C1", 30),
-            ("C1", 40),
-            ("C2", 1000),
-            ("C3", 5),
-            ("C4", 5),
-            ("C5", 5),
-            ("C6", 5),
-            ("C7", 40),
+            ("BEANR", 40),  # C7
+            ("DEHAM", 10),  # C1's first four
+            ("DEHAM", 20),
+            ("DEHAM", 30),
+            ("DEHAM", 40),
+            ("NLRTM", 5),  # C3-C6
+            ("NLRTM", 5),
+            ("NLRTM", 5),
+            ("NLRTM", 5),
+            ("NLRTM", 1000),  # C2
         ]
         # The unit over the bound contributes exactly max_rows_per_unit rows to a count and
         # to a sum (DEHAM holds only C1).
@@ -253,7 +258,7 @@ def test_staging_json_values_clamps_what_is_not_a_whole_number(
 ) -> None:
     values: list[object] = [None, 12.5, 12.0, True, "7", [1], 10**30]
     lines = [
-        json.dumps({"case_id": f"C{i}", "port": "NLRTM", "month": "2024-01", "quantity_kg": v})
+        json.dumps({"case_id": f"C{i}", "port": "NLRTM", "month": f"M{i}", "quantity_kg": v})
         for i, v in enumerate(values)
     ]
     (tmp_path / "seizures.jsonl").write_text("\n".join(lines) + "\n")
@@ -263,8 +268,8 @@ def test_staging_json_values_clamps_what_is_not_a_whole_number(
         )
     )
     answerer_on(node_engine, load_aggregate_declaration(tmp_path / "seizures.yaml")).refresh()
-    staged = dict(staged_rows(node_engine))
-    assert [staged[f"C{i}"] for i in range(len(values))] == [5, 5, 12, 5, 7, 5, 1000]
+    staged = dict(staged_rows(node_engine, key="month"))
+    assert [staged[f"M{i}"] for i in range(len(values))] == [5, 5, 12, 5, 7, 5, 1000]
 
 
 def comparable_rows() -> list[tuple[str | None, str, str, int | None]]:
