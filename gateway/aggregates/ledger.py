@@ -151,6 +151,32 @@ class Charge:
         return as_rho(self.budget_left_nano)
 
 
+# (partner or GLOBAL, period key, nano-rho limit, femto-delta limit or None for no cap)
+_BudgetRow = tuple[str, str, int, int | None]
+
+
+def _budget_rows(budget: Budget, now: datetime) -> list[_BudgetRow]:
+    """The budget rows a charge debits: the partner's, then the global cap's when set."""
+    rows: list[_BudgetRow] = [
+        (
+            budget.partner,
+            period_key(budget.period, now),
+            budget.limit_nano,
+            budget.delta_limit_femto,
+        )
+    ]
+    if budget.global_limit_nano is not None and budget.global_period is not None:
+        rows.append(
+            (
+                GLOBAL,
+                period_key(budget.global_period, now),
+                budget.global_limit_nano,
+                budget.global_delta_limit_femto,
+            )
+        )
+    return rows
+
+
 class PrivacyLedger:
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self._engine = engine
@@ -186,16 +212,7 @@ class PrivacyLedger:
             )
         rho, delta = rho_nano, delta_femto
         now = self._clock()
-        period = period_key(budget.period, now)
-        rows: list[tuple[str, str, int, int | None]] = [
-            (budget.partner, period, budget.limit_nano, budget.delta_limit_femto)
-        ]
-        global_period = None
-        if budget.global_limit_nano is not None and budget.global_period is not None:
-            global_period = period_key(budget.global_period, now)
-            rows.append(
-                (GLOBAL, global_period, budget.global_limit_nano, budget.global_delta_limit_femto)
-            )
+        rows = _budget_rows(budget, now)
         for partner, key, limit, delta_limit in rows:
             self._ensure_row(connection, partner, budget.dataset, key)
             conditions = [
@@ -225,8 +242,8 @@ class PrivacyLedger:
             privacy_charges.insert().values(
                 partner=budget.partner,
                 dataset=budget.dataset,
-                period=period,
-                global_period=global_period,
+                period=rows[0][1],
+                global_period=rows[1][1] if len(rows) > 1 else None,
                 rho_nano=rho,
                 delta_femto=delta,
                 state="reserved",
@@ -234,19 +251,8 @@ class PrivacyLedger:
                 reserved_at=now,
             )
         ).inserted_primary_key
-        spent = {
-            (partner, key): self._spent_both(connection, partner, budget.dataset, key)
-            for partner, key, _, _ in rows
-        }
-        left = min(limit - spent[partner, key][0] for partner, key, limit, _ in rows)
-        delta_left = min(
-            delta_limit - spent[partner, key][1]
-            for partner, key, _, delta_limit in rows
-            if delta_limit is not None
-        )
-        return Charge(
-            int(charge_id[0]) if charge_id else 0, rho, max(0, left), delta, max(0, delta_left)
-        )
+        left, delta_left = self._left(connection, budget.dataset, rows)
+        return Charge(int(charge_id[0]) if charge_id else 0, rho, left, delta, delta_left)
 
     def release(self, charge_id: int, connection: Connection | None = None) -> None:
         """Mark a reserved charge released: its answer has left. The rho stays spent. With
@@ -262,38 +268,16 @@ class PrivacyLedger:
         with self._engine.begin() as own:
             own.execute(statement)
 
-    def budget_left(self, budget: Budget) -> int:
-        """Nano-rho the partner may still spend on the dataset this period."""
-        now = self._clock()
+    def left(self, budget: Budget) -> tuple[int, int]:
+        """Nano-rho and femto-delta the partner may still spend on the dataset this period
+        (the tighter of its own budget and the global cap)."""
         with self._engine.connect() as connection:
-            left = budget.limit_nano - self._spent(
-                connection, budget.partner, budget.dataset, period_key(budget.period, now)
-            )
-            if budget.global_limit_nano is not None and budget.global_period is not None:
-                key = period_key(budget.global_period, now)
-                spent = self._spent(connection, GLOBAL, budget.dataset, key)
-                left = min(left, budget.global_limit_nano - spent)
-        return max(0, left)
+            return self._left(connection, budget.dataset, _budget_rows(budget, self._clock()))
 
     def spent(self, partner: str, dataset: str, period: str) -> int:
         """Nano-rho spent by ``partner`` (``GLOBAL`` for everyone) in ``period``."""
         with self._engine.connect() as connection:
-            return self._spent(connection, partner, dataset, period)
-
-    def delta_left(self, budget: Budget) -> int:
-        """Femto-delta the partner may still spend on the dataset this period."""
-        now = self._clock()
-        with self._engine.connect() as connection:
-            key = period_key(budget.period, now)
-            left = (
-                budget.delta_limit_femto
-                - self._spent_both(connection, budget.partner, budget.dataset, key)[1]
-            )
-            if budget.global_delta_limit_femto is not None and budget.global_period is not None:
-                key = period_key(budget.global_period, now)
-                spent = self._spent_both(connection, GLOBAL, budget.dataset, key)[1]
-                left = min(left, budget.global_delta_limit_femto - spent)
-        return max(0, left)
+            return self._spent_both(connection, partner, dataset, period)[0]
 
     def spent_delta(self, partner: str, dataset: str, period: str) -> int:
         """Femto-delta spent by ``partner`` (``GLOBAL`` for everyone) in ``period``."""
@@ -301,8 +285,15 @@ class PrivacyLedger:
             return self._spent_both(connection, partner, dataset, period)[1]
 
     @classmethod
-    def _spent(cls, connection: Connection, partner: str, dataset: str, period: str) -> int:
-        return cls._spent_both(connection, partner, dataset, period)[0]
+    def _left(cls, connection: Connection, dataset: str, rows: list[_BudgetRow]) -> tuple[int, int]:
+        rho_left: list[int] = []
+        delta_left: list[int] = []
+        for partner, key, limit, delta_limit in rows:
+            spent, spent_delta = cls._spent_both(connection, partner, dataset, key)
+            rho_left.append(limit - spent)
+            if delta_limit is not None:
+                delta_left.append(delta_limit - spent_delta)
+        return max(0, min(rho_left)), max(0, min(delta_left))
 
     @staticmethod
     def _spent_both(

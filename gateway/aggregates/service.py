@@ -204,12 +204,13 @@ class AggregateAnswerer:
             return AggregateOutcome(self._from_cache(kept, budget), decision, 0)
         taken = charges[0] if charges else None
         aggregate = self._measure(checked, obligations, plan, taken, budget)
+        mine = aggregate.model_dump(mode="json")
         kept = self._cache.put(
             question,
-            aggregate.model_dump(mode="json"),
+            mine,
             lambda connection, charge_id: self._ledger.release(charge_id, connection),
         )
-        if kept != aggregate.model_dump(mode="json"):
+        if kept != mine:
             # An identical question raced this one and its answer was kept first: release
             # that one, so the partner can never hold two noisy draws of one question.
             aggregate = _with_charge(
@@ -407,7 +408,7 @@ def _with_charge(
             taken.delta_left_femto,
         )
     else:
-        rho, left, delta, delta_left = 0, ledger.budget_left(budget), 0, ledger.delta_left(budget)
+        (left, delta_left), rho, delta = ledger.left(budget), 0, 0
     fields: dict[str, object] = {
         "cached": cached,
         "rho_charged": as_rho(rho),
