@@ -12,6 +12,11 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.aggregate_mapping import AggregateDeclaration, load_aggregate_declaration
+from gateway.aggregates.cache import AnswerCache
+from gateway.aggregates.declarations import AggregateDatasets
+from gateway.aggregates.ledger import PrivacyLedger
+from gateway.aggregates.query import SourceDatabases
+from gateway.aggregates.service import AggregateAnswerer
 from gateway.storage.database import open_engine, upgrade
 from policies import Policy, load_policy
 
@@ -81,6 +86,26 @@ def declaration(tmp_path: Path) -> AggregateDeclaration:
     write_seizures(tmp_path / "seizures.db", ROWS)
     (tmp_path / "seizures.yaml").write_text(DECLARATION)
     return load_aggregate_declaration(tmp_path / "seizures.yaml")
+
+
+def answerer_on(engine: Engine, declaration: AggregateDeclaration) -> AggregateAnswerer:
+    """The peer-side answerer of ``customs`` over ``declaration``, on the node database
+    ``engine``, with the clock stopped at ``NOW``."""
+    return AggregateAnswerer(
+        "customs",
+        AggregateDatasets([declaration]),
+        SourceDatabases(engine),
+        PrivacyLedger(engine, lambda: NOW),
+        AnswerCache(engine, lambda: NOW),
+    )
+
+
+@pytest.fixture
+def answerer(declaration: AggregateDeclaration, node_engine: Engine) -> Iterator[AggregateAnswerer]:
+    """``answerer_on`` the test's node database and declaration (a module may declare its own)."""
+    service = answerer_on(node_engine, declaration)
+    yield service
+    service.close()
 
 
 @pytest.fixture

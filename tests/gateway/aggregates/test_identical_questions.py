@@ -4,7 +4,6 @@ a claim left by a crash is completed, free, by the next identical question."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,29 +11,17 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connectors.aggregate_mapping import AggregateDeclaration
-from gateway.aggregates.cache import AnswerCache, Question, aggregate_claims
-from gateway.aggregates.declarations import AggregateDatasets
-from gateway.aggregates.ledger import Budget, PrivacyLedger, privacy_charges
-from gateway.aggregates.query import SourceDatabases
+from gateway.aggregates.cache import Question, aggregate_claims
+from gateway.aggregates.ledger import Budget, privacy_charges
 from gateway.aggregates.schemas import AggregateQuery
 from gateway.aggregates.service import AggregateAnswerer, AggregateOutcome
 from gateway.storage.database import open_engine, upgrade
 from policies import Policy
-from tests.gateway.aggregates.conftest import NOW
+from tests.gateway.aggregates.conftest import answerer_on
 
 PURPOSE = "strategic-analysis"
 NANO = 10**9
 RACERS = 24
-
-
-def answerer_on(engine: Engine, declaration: AggregateDeclaration) -> AggregateAnswerer:
-    return AggregateAnswerer(
-        "customs",
-        AggregateDatasets([declaration]),
-        SourceDatabases(engine),
-        PrivacyLedger(engine, lambda: NOW),
-        AnswerCache(engine, lambda: NOW),
-    )
 
 
 def the_question() -> AggregateQuery:
@@ -86,13 +73,6 @@ def test_racing_identical_questions_on_postgres_are_charged_once(
     postgres_url: str, declaration: AggregateDeclaration, policy: Policy
 ) -> None:
     assert_racers_are_charged_once(postgres_url, declaration, policy)
-
-
-@pytest.fixture
-def answerer(declaration: AggregateDeclaration, node_engine: Engine) -> Iterator[AggregateAnswerer]:
-    service = answerer_on(node_engine, declaration)
-    yield service
-    service.close()
 
 
 def test_a_claim_left_by_a_crash_is_completed_free_by_the_next_identical_question(

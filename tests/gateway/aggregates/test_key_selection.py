@@ -4,29 +4,24 @@ policy bound it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from connectors.aggregate_mapping import AggregateDeclaration, load_aggregate_declaration
-from gateway.aggregates.cache import AnswerCache
-from gateway.aggregates.declarations import AggregateDatasets, check_query
-from gateway.aggregates.ledger import PrivacyLedger
+from gateway.aggregates.declarations import check_query
 from gateway.aggregates.noise import (
     _threshold_loss,
     _threshold_measurement,
     calibrate,
     select_keys,
 )
-from gateway.aggregates.query import SourceDatabases
 from gateway.aggregates.rho import femto_ceil, femto_floor, nano_ceil
 from gateway.aggregates.schemas import AggregateQuery
 from gateway.aggregates.service import AggregateAnswerer, AggregateRefused
 from gateway.errors import BadRequest, BudgetExhausted
 from policies import Policy, load_policy
-from tests.gateway.aggregates.conftest import NOW, write_seizures
+from tests.gateway.aggregates.conftest import write_seizures
 
 PURPOSE = "strategic-analysis"
 NANO = 10**9
@@ -92,19 +87,6 @@ def declaration(tmp_path: Path) -> AggregateDeclaration:
     write_seizures(tmp_path / "seizures.db", ROWS)
     (tmp_path / "seizures.yaml").write_text(DECLARATION)
     return load_aggregate_declaration(tmp_path / "seizures.yaml")
-
-
-@pytest.fixture
-def answerer(declaration: AggregateDeclaration, node_engine: Engine) -> Iterator[AggregateAnswerer]:
-    service = AggregateAnswerer(
-        "customs",
-        AggregateDatasets([declaration]),
-        SourceDatabases(node_engine),
-        PrivacyLedger(node_engine, lambda: NOW),
-        AnswerCache(node_engine, lambda: NOW),
-    )
-    yield service
-    service.close()
 
 
 def spent(answerer: AggregateAnswerer) -> tuple[int, int]:

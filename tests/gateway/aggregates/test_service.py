@@ -1,38 +1,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
 
-from connectors.aggregate_mapping import AggregateDeclaration
-from gateway.aggregates.cache import AnswerCache
-from gateway.aggregates.declarations import AggregateDatasets
-from gateway.aggregates.ledger import PrivacyLedger
 from gateway.aggregates.noise import calibrate
-from gateway.aggregates.query import SourceDatabases
 from gateway.aggregates.schemas import AggregateQuery
 from gateway.aggregates.service import AggregateAnswerer, AggregateRefused
 from gateway.errors import BadRequest, BudgetExhausted
 from policies import Policy
-from tests.gateway.aggregates.conftest import NOW, make_policy
+from tests.gateway.aggregates.conftest import make_policy
 
 PURPOSE = "strategic-analysis"
 NANO = 10**9
-
-
-@pytest.fixture
-def answerer(declaration: AggregateDeclaration, node_engine: Engine) -> Iterator[AggregateAnswerer]:
-    service = AggregateAnswerer(
-        "customs",
-        AggregateDatasets([declaration]),
-        SourceDatabases(node_engine),
-        PrivacyLedger(node_engine, lambda: NOW),
-        AnswerCache(node_engine, lambda: NOW),
-    )
-    yield service
-    service.close()
 
 
 def query(**fields: object) -> AggregateQuery:

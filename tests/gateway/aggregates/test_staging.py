@@ -15,9 +15,7 @@ from sqlalchemy import Engine, column, event, inspect, select, table, text
 
 from connectors.aggregate_mapping import AggregateDeclaration, load_aggregate_declaration
 from connectors.errors import SourceError
-from gateway.aggregates.cache import AnswerCache
-from gateway.aggregates.declarations import AggregateDatasets, check_query
-from gateway.aggregates.ledger import PrivacyLedger
+from gateway.aggregates.declarations import check_query
 from gateway.aggregates.query import SourceDatabases, SourceUnavailable
 from gateway.aggregates.schemas import AggregateQuery
 from gateway.aggregates.service import AggregateAnswerer
@@ -26,9 +24,9 @@ from gateway.storage.database import open_engine, upgrade
 from tests.gateway.aggregates.conftest import (
     DECLARATION,
     MONTHS,
-    NOW,
     PORTS,
     ROWS,
+    answerer_on,
     write_seizures,
 )
 
@@ -77,16 +75,6 @@ def write_jsonl(folder: Path) -> AggregateDeclaration:
         DECLARATION.replace(SQL_SOURCE, "kind: jsonl, path: seizures.jsonl")
     )
     return load_aggregate_declaration(folder / "seizures.yaml")
-
-
-def answerer_on(engine: Engine, declaration: AggregateDeclaration) -> AggregateAnswerer:
-    return AggregateAnswerer(
-        "customs",
-        AggregateDatasets([declaration]),
-        SourceDatabases(engine),
-        PrivacyLedger(engine, lambda: NOW),
-        AnswerCache(engine, lambda: NOW),
-    )
 
 
 def exact(
