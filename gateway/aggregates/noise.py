@@ -112,7 +112,9 @@ def select_keys(
     ``ValueError`` if no threshold gets delta that low (delta below what floats resolve)."""
     if contributions < 1 or rho_nano < 1 or delta_femto < 1:
         raise ValueError("select_keys needs positive contributions, nano-rho and femto-delta")
-    scale = calibrate("discrete_gaussian", contributions, rho_nano).scale
+    # The same noise as the plain discrete Gaussian at this rho: its scale, interval, variance.
+    gaussian = calibrate("discrete_gaussian", contributions, rho_nano)
+    scale = gaussian.scale
     low = max(contributions, least_threshold)
 
     def fits(threshold: int) -> bool:
@@ -135,9 +137,15 @@ def select_keys(
     rho_charged, delta_charged = _threshold_loss(measurement, contributions)
     if rho_charged > rho_nano:  # pragma: no cover - the same scale as the calibrated Gaussian
         raise ValueError("could not calibrate the threshold to the rho asked")
-    ci95 = float(discrete_gaussian_scale_to_accuracy(scale, 1 - CONFIDENCE))
     return KeySelectionMechanism(
-        contributions, scale, high, rho_charged, delta_charged, ci95, scale**2, measurement
+        contributions,
+        scale,
+        high,
+        rho_charged,
+        delta_charged,
+        gaussian.ci95,
+        gaussian.variance,
+        measurement,
     )
 
 
